@@ -1,0 +1,86 @@
+//! The graph section's records, encoded with postcard.
+
+use heapless::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::layers::{LayerConfig, MAX_PARAMS};
+use crate::{DType, Error, Result, Shape};
+
+/// First record of the graph section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphHeader<'a> {
+    /// The model's name (Keras `model.name`).
+    pub name: &'a str,
+    /// Numeric type of the weights (every parameter has this type in v1).
+    pub dtype: DType,
+    /// Input shape without the batch dimension.
+    pub input: Shape,
+    /// Number of [`LayerDesc`] records that follow.
+    pub layers: u16,
+}
+
+/// One parameter tensor of a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParamDesc {
+    /// Storage type.
+    pub dtype: DType,
+    /// Shape, as Keras stores it (Dense kernel: `(in, units)`).
+    pub shape: Shape,
+    /// Byte offset inside the weights section (multiple of 16).
+    pub offset: u32,
+}
+
+/// One layer record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerDesc<'a> {
+    /// Layer name (Keras `layer.name`).
+    pub name: &'a str,
+    /// Keras's `layer.trainable` at conversion time.
+    pub trainable: bool,
+    /// Class and configuration.
+    pub config: LayerConfig,
+    /// Parameters in Keras's weight order.
+    pub params: Vec<ParamDesc, MAX_PARAMS>,
+}
+
+/// Iterator over the layer records of a graph section; decoding errors end the
+/// iteration with one `Err`.
+#[derive(Debug, Clone)]
+pub struct LayerDescs<'a> {
+    rest: &'a [u8],
+    remaining: u16,
+}
+
+impl<'a> Iterator for LayerDescs<'a> {
+    type Item = Result<LayerDesc<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        match postcard::take_from_bytes::<LayerDesc<'a>>(self.rest) {
+            Ok((d, rest)) => {
+                self.rest = rest;
+                Some(Ok(d))
+            }
+            Err(_) => {
+                self.remaining = 0;
+                Some(Err(Error::MalformedBlob("undecodable layer record")))
+            }
+        }
+    }
+}
+
+pub(super) fn decode_graph(bytes: &[u8]) -> Result<(GraphHeader<'_>, LayerDescs<'_>)> {
+    let (header, rest) = postcard::take_from_bytes::<GraphHeader<'_>>(bytes)
+        .map_err(|_| Error::MalformedBlob("undecodable graph header"))?;
+    header.input.validate()?;
+    Ok((
+        header,
+        LayerDescs {
+            rest,
+            remaining: header.layers,
+        },
+    ))
+}

@@ -1,0 +1,210 @@
+//! Writing blobs: one implementation, no_std and heap-free, used by the host converter
+//! and by tests. Two passes: [`encoded_len`] sizes the blob exactly, [`write`] fills a
+//! caller-provided buffer.
+
+use heapless::Vec;
+use postcard::ser_flavors::Size;
+
+use super::checksum;
+use super::desc::{GraphHeader, LayerDesc, ParamDesc};
+use super::header::{Header, Sections, ALIGN, FORMAT_VERSION, HEADER_LEN};
+use crate::layers::LayerConfig;
+use crate::{Error, Result, Scalar, Shape};
+
+/// A layer to write: its configuration and its parameters in Keras order.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerSpec<'w, T> {
+    /// Keras layer name.
+    pub name: &'w str,
+    /// Keras's `trainable` flag.
+    pub trainable: bool,
+    /// Class and configuration.
+    pub config: LayerConfig,
+    /// Parameters, each flattened row-major in Keras's layout.
+    pub params: &'w [&'w [T]],
+}
+
+const fn pad(n: usize) -> usize {
+    n.div_ceil(ALIGN) * ALIGN
+}
+
+/// Walks the layers, checking parameter shapes and computing descriptors and offsets;
+/// calls `f` with each layer's record. Returns the weights section length.
+fn for_each_record<T: Scalar>(
+    input: Shape,
+    layers: &[LayerSpec<'_, T>],
+    mut f: impl FnMut(&LayerDesc<'_>) -> Result<()>,
+) -> Result<usize> {
+    let mut shape = input;
+    let mut offset = 0usize;
+    for l in layers {
+        let shapes = l.config.param_shapes(shape)?;
+        if shapes.len() != l.params.len() {
+            return Err(Error::ShapeMismatch {
+                expected: shapes.len(),
+                found: l.params.len(),
+            });
+        }
+        let mut params = Vec::new();
+        for (s, p) in shapes.iter().zip(l.params) {
+            if s.len() != p.len() {
+                return Err(Error::ShapeMismatch {
+                    expected: s.len(),
+                    found: p.len(),
+                });
+            }
+            let at = u32::try_from(offset).map_err(|_| Error::InvalidShape)?;
+            let _ = params.push(ParamDesc {
+                dtype: T::DTYPE,
+                shape: *s,
+                offset: at,
+            });
+            offset += pad(core::mem::size_of_val(*p));
+        }
+        f(&LayerDesc {
+            name: l.name,
+            trainable: l.trainable,
+            config: l.config,
+            params,
+        })?;
+        shape = l.config.output_shape(shape)?;
+    }
+    Ok(offset)
+}
+
+fn graph_header<'n, T: Scalar>(
+    name: &'n str,
+    input: Shape,
+    layers: usize,
+) -> Result<GraphHeader<'n>> {
+    Ok(GraphHeader {
+        name,
+        dtype: T::DTYPE,
+        input,
+        layers: u16::try_from(layers).map_err(|_| Error::InvalidConfig("too many layers"))?,
+    })
+}
+
+fn size_of_record<S: serde::Serialize>(v: &S) -> Result<usize> {
+    postcard::serialize_with_flavor(v, Size::default())
+        .map_err(|_| Error::InvalidConfig("record cannot be encoded"))
+}
+
+/// Exact length in bytes of the blob [`write`] produces for these arguments.
+pub fn encoded_len<T: Scalar>(
+    name: &str,
+    input: Shape,
+    layers: &[LayerSpec<'_, T>],
+) -> Result<usize> {
+    let (_, _, total) = layout::<T>(name, input, layers)?;
+    Ok(total)
+}
+
+/// (graph length, weights length, total length).
+fn layout<T: Scalar>(
+    name: &str,
+    input: Shape,
+    layers: &[LayerSpec<'_, T>],
+) -> Result<(usize, usize, usize)> {
+    let mut graph_len = size_of_record(&graph_header::<T>(name, input, layers.len())?)?;
+    let weights_len = for_each_record(input, layers, |d| {
+        graph_len += size_of_record(d)?;
+        Ok(())
+    })?;
+    let weights_at = pad(HEADER_LEN + graph_len);
+    Ok((graph_len, weights_len, weights_at + weights_len))
+}
+
+/// Writes a blob for a sequential model into `out`; returns its length. `out` must hold
+/// at least [`encoded_len`] bytes (else [`Error::BlobTruncated`] with the needed size).
+///
+/// ```
+/// use ember_nn::blob::{encoded_len, write, LayerSpec};
+/// use ember_nn::layers::{Dense, LayerConfig};
+/// use ember_nn::{Activation, AlignedBlob, ArenaBuffer, Sequential, Shape};
+///
+/// let dense = Dense { units: 2, activation: Activation::Linear, use_bias: true };
+/// let kernel = [1.0f32, 0.0, 0.0, 1.0, 1.0, 1.0]; // (3, 2)
+/// let bias = [0.5f32, -0.5];
+/// let layers = [LayerSpec { name: "d", trainable: true, config: LayerConfig::Dense(dense), params: &[&kernel, &bias] }];
+/// let input = Shape::new(&[3]).unwrap();
+/// let mut blob = AlignedBlob([0u8; 256]);
+/// let len = write("tiny", input, &layers, &mut blob.0).unwrap();
+/// assert_eq!(len, encoded_len("tiny", input, &layers).unwrap());
+///
+/// let mut arena = ArenaBuffer::<64>::new();
+/// let mut model = Sequential::<f32>::new(&blob.0[..len], arena.as_mut_bytes(), 1).unwrap();
+/// let mut y = [0.0f32; 2];
+/// model.predict(&[1.0, 2.0, 3.0], &mut y).unwrap();
+/// assert_eq!(y, [4.5, 4.5]);
+/// ```
+pub fn write<T: Scalar>(
+    name: &str,
+    input: Shape,
+    layers: &[LayerSpec<'_, T>],
+    out: &mut [u8],
+) -> Result<usize> {
+    let (graph_len, weights_len, total) = layout::<T>(name, input, layers)?;
+    if out.len() < total {
+        return Err(Error::BlobTruncated {
+            needed: total,
+            available: out.len(),
+        });
+    }
+    let out = &mut out[..total];
+    out.fill(0);
+    let graph_end = HEADER_LEN + graph_len;
+    let mut pos = HEADER_LEN;
+    let mut put = |out: &mut [u8], v: &dyn erased::Record| -> Result<()> {
+        let n = v.encode(&mut out[pos..graph_end])?;
+        pos += n;
+        Ok(())
+    };
+    put(out, &graph_header::<T>(name, input, layers.len())?)?;
+    for_each_record(input, layers, |d| put(out, d))?;
+    let weights_at = pad(graph_end);
+    let mut at = weights_at;
+    for l in layers {
+        for p in l.params {
+            let bytes: &[u8] = bytemuck::cast_slice(p);
+            out[at..at + bytes.len()].copy_from_slice(bytes);
+            at += pad(bytes.len());
+        }
+    }
+    let to_u32 = |v: usize| u32::try_from(v).map_err(|_| Error::InvalidConfig("blob over 4 GiB"));
+    let mut header = Header {
+        version: FORMAT_VERSION,
+        total_len: to_u32(total)?,
+        crc32: 0,
+        graph: Sections {
+            offset: HEADER_LEN as u32,
+            len: to_u32(graph_len)?,
+        },
+        weights: Sections {
+            offset: to_u32(weights_at)?,
+            len: to_u32(weights_len)?,
+        },
+    };
+    out[..HEADER_LEN].copy_from_slice(&header.to_bytes());
+    header.crc32 = checksum(out);
+    out[..HEADER_LEN].copy_from_slice(&header.to_bytes());
+    Ok(total)
+}
+
+/// A tiny object-safe wrapper so the writer can encode both record types through one
+/// closure (local to this module; not part of any model graph).
+mod erased {
+    use crate::{Error, Result};
+
+    pub trait Record {
+        fn encode(&self, out: &mut [u8]) -> Result<usize>;
+    }
+
+    impl<S: serde::Serialize> Record for S {
+        fn encode(&self, out: &mut [u8]) -> Result<usize> {
+            postcard::to_slice(self, out)
+                .map(|s| s.len())
+                .map_err(|_| Error::InvalidConfig("record cannot be encoded"))
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Reference kernels: plain, documented loops over slices. Every faster kernel must agree
+//! with these on the shared test suite.
+
+pub mod dense;

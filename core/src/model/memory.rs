@@ -1,0 +1,165 @@
+//! [`MemoryPlan`]: the exact arena layout of a model, for inference or for training.
+
+use heapless::Vec;
+
+use super::planner::{plan, Buffer};
+use super::{Graph, TrainConfig, DEFAULT_MAX_LAYERS};
+use crate::arena::align_up;
+use crate::{Error, Result, Scalar};
+
+/// Where everything a model writes lives in the arena, and how many bytes that takes.
+///
+/// The plan is a pure function of the blob and the configuration, computed the same way on
+/// the host (`ember inspect`, build scripts) and on the device, so the byte counts agree
+/// exactly. Regions, each starting at a 16-byte boundary, in order:
+///
+/// | region | inference | training |
+/// |---|---|---|
+/// | trainable parameters (copied from the blob) | — | Σ trainable params |
+/// | parameter gradients | — | same size |
+/// | optimizer state | — | `optimizer.slots()` × that size |
+/// | activations | intermediate outputs, planned so that dead buffers are reused | every layer output of a batch (saved for backward) |
+/// | gradient buffers | — | 2 × batch × widest layer output (ping-pong) |
+///
+/// In inference the first layer reads the caller's input and the last layer writes the
+/// caller's output directly, so a one-layer model needs 0 bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryPlan<const N: usize = DEFAULT_MAX_LAYERS> {
+    /// Samples per forward/backward pass (`predict` processes larger inputs in chunks).
+    pub batch: usize,
+    /// Bytes of trainable parameter copies.
+    pub params_bytes: usize,
+    /// Bytes of parameter gradients.
+    pub grads_bytes: usize,
+    /// Bytes of optimizer state.
+    pub optimizer_bytes: usize,
+    /// Bytes of activations.
+    pub activations_bytes: usize,
+    /// Bytes of the backward pass's gradient buffers.
+    pub gradient_buffers_bytes: usize,
+    /// Elements of all trainable parameters.
+    pub(crate) param_elems: usize,
+    /// Elements of one gradient buffer.
+    pub(crate) gbuf_elems: usize,
+    /// Element offset of each layer's output inside the activations region (`None`: the
+    /// caller's output buffer).
+    pub(crate) act_offsets: Vec<Option<usize>, N>,
+    /// Element offset of each layer's parameters in the parameter region (`None`: frozen,
+    /// read from the blob).
+    pub(crate) param_offsets: Vec<Option<usize>, N>,
+    pub(crate) training: bool,
+}
+
+impl<const N: usize> MemoryPlan<N> {
+    /// The exact arena size in bytes.
+    pub fn total_bytes(&self) -> usize {
+        self.params_bytes
+            + self.grads_bytes
+            + self.optimizer_bytes
+            + self.activations_bytes
+            + self.gradient_buffers_bytes
+    }
+
+    /// The inference plan of `graph` for batches of `batch` samples.
+    pub fn inference<T: Scalar>(graph: &Graph<'_, T, N>, batch: usize) -> Result<Self> {
+        check_batch(batch)?;
+        let size = core::mem::size_of::<T>();
+        let layers = graph.layers();
+        let n = layers.len();
+        // Intermediate outputs: layer k's output lives from step k to step k + 1.
+        let mut bufs: Vec<Buffer, N> = Vec::new();
+        for (k, l) in layers.iter().enumerate().take(n.saturating_sub(1)) {
+            let bytes = tensor_bytes(batch, l.output.len(), size)?;
+            let _ = bufs.push(Buffer {
+                size: bytes,
+                first: k,
+                last: k + 1,
+            });
+        }
+        let mut offsets = [0usize; N];
+        let offsets = &mut offsets[..bufs.len()];
+        let activations_bytes = plan(&bufs, offsets)?;
+        let mut act_offsets = Vec::new();
+        for k in 0..n {
+            let _ = act_offsets.push(offsets.get(k).map(|&o| o / size));
+        }
+        let mut param_offsets = Vec::new();
+        for _ in 0..n {
+            let _ = param_offsets.push(None);
+        }
+        Ok(MemoryPlan {
+            batch,
+            params_bytes: 0,
+            grads_bytes: 0,
+            optimizer_bytes: 0,
+            activations_bytes,
+            gradient_buffers_bytes: 0,
+            param_elems: 0,
+            gbuf_elems: 0,
+            act_offsets,
+            param_offsets,
+            training: false,
+        })
+    }
+
+    /// The training plan of `graph` for `config`.
+    pub fn training<T: Scalar>(graph: &Graph<'_, T, N>, config: &TrainConfig) -> Result<Self> {
+        check_batch(config.batch_size)?;
+        let batch = config.batch_size;
+        let size = core::mem::size_of::<T>();
+        let layers = graph.layers();
+        let n = layers.len();
+        let mut param_offsets = Vec::new();
+        let mut param_elems = 0usize;
+        for (k, l) in layers.iter().enumerate() {
+            let trains = l.param_count() > 0 && config.trainable.includes(k, n, l.trainable);
+            let _ = param_offsets.push(trains.then_some(param_elems));
+            if trains {
+                param_elems += l.param_count();
+            }
+        }
+        if param_elems == 0 {
+            return Err(Error::InvalidConfig(
+                "no layer with parameters is trainable",
+            ));
+        }
+        let mut act_offsets = Vec::new();
+        let mut act_bytes = 0usize;
+        let mut widest = 0usize;
+        for l in layers {
+            let _ = act_offsets.push(Some(act_bytes / size));
+            act_bytes += tensor_bytes(batch, l.output.len(), size)?;
+            widest = widest.max(l.output.len());
+        }
+        let params_bytes = align_up(param_elems * size);
+        let gbuf_bytes = tensor_bytes(batch, widest, size)?;
+        Ok(MemoryPlan {
+            batch,
+            params_bytes,
+            grads_bytes: params_bytes,
+            optimizer_bytes: align_up(config.optimizer.slots() * param_elems * size),
+            activations_bytes: act_bytes,
+            gradient_buffers_bytes: 2 * gbuf_bytes,
+            param_elems,
+            gbuf_elems: gbuf_bytes / size,
+            act_offsets,
+            param_offsets,
+            training: true,
+        })
+    }
+}
+
+fn check_batch(batch: usize) -> Result<()> {
+    if batch == 0 {
+        return Err(Error::InvalidConfig("batch size must be positive"));
+    }
+    Ok(())
+}
+
+fn tensor_bytes(batch: usize, len: usize, size: usize) -> Result<usize> {
+    batch
+        .checked_mul(len)
+        .and_then(|e| e.checked_mul(size))
+        .map(align_up)
+        .ok_or(Error::InvalidShape)
+}

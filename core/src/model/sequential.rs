@@ -1,0 +1,351 @@
+//! [`Sequential`]: run and train a chain of layers from a blob, in a static arena.
+
+use heapless::Vec;
+
+use super::{Graph, MemoryPlan, TrainConfig, DEFAULT_MAX_LAYERS};
+use crate::arena::{split_pair, typed};
+use crate::layers::{Context, MAX_PARAMS};
+use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut};
+
+/// Training state: the arena regions only a training model has.
+#[derive(Debug)]
+struct Training<'a, T> {
+    config: TrainConfig,
+    params: &'a mut [T],
+    grads: &'a mut [T],
+    state: &'a mut [T],
+    iterations: u64,
+}
+
+/// A Keras `Sequential` model loaded from a blob: `predict`, and `train_on_batch` when
+/// loaded with [`Sequential::for_training`].
+///
+/// Weights are read in place from the blob (zero-copy, e.g. from flash); only parameters
+/// that train are copied into the arena. All memory is the caller's arena, whose exact
+/// size [`Sequential::inference_bytes`] / [`Sequential::training_bytes`] report.
+///
+/// See [`crate::blob::write`] for a complete example that builds a blob and predicts.
+#[derive(Debug)]
+pub struct Sequential<'a, T, const N: usize = DEFAULT_MAX_LAYERS> {
+    graph: Graph<'a, T, N>,
+    plan: MemoryPlan<N>,
+    activations: &'a mut [T],
+    gbufs: &'a mut [T],
+    training: Option<Training<'a, T>>,
+}
+
+impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
+    /// Exact arena bytes to run `predict` on `batch` samples at a time.
+    pub fn inference_bytes(blob: &[u8], batch: usize) -> Result<usize> {
+        let graph = Graph::<T, N>::parse(blob)?;
+        Ok(MemoryPlan::inference(&graph, batch)?.total_bytes())
+    }
+
+    /// Exact arena bytes to train with `config` (and predict with the same batch).
+    pub fn training_bytes(blob: &[u8], config: &TrainConfig) -> Result<usize> {
+        let graph = Graph::<T, N>::parse(blob)?;
+        Ok(MemoryPlan::training(&graph, config)?.total_bytes())
+    }
+
+    /// Loads a blob for inference, `batch` samples per forward pass.
+    pub fn new(blob: &'a [u8], arena: &'a mut [u8], batch: usize) -> Result<Self> {
+        let graph = Graph::parse(blob)?;
+        let plan = MemoryPlan::inference(&graph, batch)?;
+        let total = plan.total_bytes();
+        let activations = typed::<T>(arena, total)?;
+        Ok(Sequential {
+            graph,
+            plan,
+            activations,
+            gbufs: &mut [],
+            training: None,
+        })
+    }
+
+    /// Loads a blob for training (Keras's `compile` + `train_on_batch`). Parameters of
+    /// the layers that train are copied from the blob into the arena; optimizer state
+    /// starts at zero, as in a freshly compiled Keras model.
+    pub fn for_training(blob: &'a [u8], arena: &'a mut [u8], config: TrainConfig) -> Result<Self> {
+        let graph = Graph::parse(blob)?;
+        let plan = MemoryPlan::training(&graph, &config)?;
+        let size = core::mem::size_of::<T>();
+        let all = typed::<T>(arena, plan.total_bytes())?;
+        let (params, rest) = all.split_at_mut(plan.params_bytes / size);
+        let (grads, rest) = rest.split_at_mut(plan.grads_bytes / size);
+        let (state, rest) = rest.split_at_mut(plan.optimizer_bytes / size);
+        let (activations, gbufs) = rest.split_at_mut(plan.activations_bytes / size);
+        let params = &mut params[..plan.param_elems];
+        let grads = &mut grads[..plan.param_elems];
+        let state = &mut state[..plan.param_elems * config.optimizer.slots()];
+        state.fill(T::ZERO);
+        for (layer, off) in graph.layers().iter().zip(plan.param_offsets.iter()) {
+            if let Some(mut at) = *off {
+                for p in layer.params.iter() {
+                    params[at..at + p.len()].copy_from_slice(p);
+                    at += p.len();
+                }
+            }
+        }
+        Ok(Sequential {
+            graph,
+            plan,
+            activations,
+            gbufs,
+            training: Some(Training {
+                config,
+                params,
+                grads,
+                state,
+                iterations: 0,
+            }),
+        })
+    }
+
+    /// The decoded model (names, shapes, parameter counts).
+    pub fn graph(&self) -> &Graph<'a, T, N> {
+        &self.graph
+    }
+
+    /// The memory plan in use.
+    pub fn memory_plan(&self) -> &MemoryPlan<N> {
+        &self.plan
+    }
+
+    /// Number of optimizer updates applied (Keras's `optimizer.iterations`).
+    pub fn iterations(&self) -> u64 {
+        self.training.as_ref().map_or(0, |t| t.iterations)
+    }
+
+    /// Parameter `index` of layer `layer` (Keras order) as the model currently uses it:
+    /// the trained copy for layers that train, the blob's otherwise.
+    pub fn param(&self, layer: usize, index: usize) -> Option<&[T]> {
+        let entry = self.graph.layers().get(layer)?;
+        let blob = *entry.params.get(index)?;
+        match (
+            &self.training,
+            self.plan.param_offsets.get(layer).copied().flatten(),
+        ) {
+            (Some(t), Some(off)) => {
+                let start = off
+                    + entry
+                        .params
+                        .iter()
+                        .take(index)
+                        .map(|p| p.len())
+                        .sum::<usize>();
+                t.params.get(start..start + blob.len())
+            }
+            _ => Some(blob),
+        }
+    }
+
+    /// Runs the model on `x` (any number of samples, flattened, each of the input shape)
+    /// and writes `y`. Inputs larger than the planned batch run in chunks. Returns the
+    /// number of samples.
+    pub fn predict(&mut self, x: &[T], y: &mut [T]) -> Result<usize> {
+        let in_len = self.graph.input_shape().len();
+        let out_len = self.graph.output_shape().len();
+        if x.len() % in_len != 0 {
+            return Err(Error::ShapeMismatch {
+                expected: in_len,
+                found: x.len(),
+            });
+        }
+        let samples = x.len() / in_len;
+        if y.len() != samples * out_len {
+            return Err(Error::ShapeMismatch {
+                expected: samples * out_len,
+                found: y.len(),
+            });
+        }
+        let ctx = Context { training: false };
+        for (xc, yc) in x
+            .chunks(self.plan.batch * in_len)
+            .zip(y.chunks_mut(self.plan.batch * out_len))
+        {
+            let b = xc.len() / in_len;
+            self.forward(xc, b, &ctx)?;
+            // In training layouts the last output stays in the arena: copy it out.
+            let last = self.graph.layers().len() - 1;
+            if let Some(off) = self.plan.act_offsets[last] {
+                yc.copy_from_slice(&self.activations[off..off + yc.len()]);
+            } else {
+                self.forward_last(xc, yc, b, &ctx)?;
+            }
+        }
+        Ok(samples)
+    }
+
+    /// One step of training on a batch (Keras's `model.train_on_batch(x, y)`): forward,
+    /// loss, backward, optimizer update. Returns the loss of the batch computed before the
+    /// update, as Keras does. `x` and `y_true` hold up to `batch_size` samples.
+    pub fn train_on_batch(&mut self, x: &[T], y_true: &[T]) -> Result<T> {
+        let Some(cfg) = self.training.as_ref().map(|t| t.config) else {
+            return Err(Error::NotTraining);
+        };
+        let in_len = self.graph.input_shape().len();
+        let out_len = self.graph.output_shape().len();
+        if x.is_empty() || x.len() % in_len != 0 {
+            return Err(Error::ShapeMismatch {
+                expected: in_len,
+                found: x.len(),
+            });
+        }
+        let b = x.len() / in_len;
+        if b > cfg.batch_size {
+            return Err(Error::BatchTooLarge {
+                max: cfg.batch_size,
+                found: b,
+            });
+        }
+        if y_true.len() != b * out_len {
+            return Err(Error::ShapeMismatch {
+                expected: b * out_len,
+                found: y_true.len(),
+            });
+        }
+        self.forward(x, b, &Context { training: true })?;
+        let layers = self.graph.layers();
+        let n = layers.len();
+        let (g0, g1) = self.gbufs.split_at_mut(self.plan.gbuf_elems);
+        let (mut dy, mut dx) = (g0, g1);
+        let out_off = self.plan.act_offsets[n - 1].unwrap_or(0);
+        let y_pred = &self.activations[out_off..out_off + b * out_len];
+        let loss = cfg.loss.value_and_grad(
+            y_pred,
+            y_true,
+            &mut dy[..b * out_len],
+            self.graph.output_shape().last(),
+        )?;
+        let Some(t) = self.training.as_mut() else {
+            return Err(Error::NotTraining);
+        };
+        let lowest = self
+            .plan
+            .param_offsets
+            .iter()
+            .position(|o| o.is_some())
+            .unwrap_or(0);
+        for k in (lowest..n).rev() {
+            let l = &layers[k];
+            let x_k: &[T] = if k == 0 {
+                x
+            } else {
+                let off = self.plan.act_offsets[k - 1].unwrap_or(0);
+                &self.activations[off..off + b * l.input.len()]
+            };
+            let off = self.plan.act_offsets[k].unwrap_or(0);
+            let y_k = &self.activations[off..off + b * l.output.len()];
+            let mut ps: Vec<&[T], MAX_PARAMS> = Vec::new();
+            let mut dparams = None;
+            match self.plan.param_offsets[k] {
+                Some(at) => {
+                    let count = l.param_count();
+                    let mut p_at = at;
+                    for p in l.params.iter() {
+                        let _ = ps.push(&t.params[p_at..p_at + p.len()]);
+                        p_at += p.len();
+                    }
+                    dparams = Some(&mut t.grads[at..at + count]);
+                }
+                None => ps.extend(l.params.iter().copied()),
+            }
+            let want_dx = k > lowest;
+            let xv = TensorView::new(l.input.with_batch(b)?, x_k)?;
+            let yv = TensorView::new(l.output.with_batch(b)?, y_k)?;
+            l.config.backward(
+                &ps,
+                xv,
+                yv,
+                &mut dy[..b * l.output.len()],
+                if want_dx {
+                    Some(&mut dx[..b * l.input.len()])
+                } else {
+                    None
+                },
+                dparams,
+            )?;
+            core::mem::swap(&mut dy, &mut dx);
+        }
+        cfg.optimizer
+            .apply(t.iterations, t.params, t.grads, t.state)?;
+        t.iterations += 1;
+        Ok(loss)
+    }
+
+    /// Forward through every layer whose output lives in the arena.
+    fn forward(&mut self, x: &[T], b: usize, ctx: &Context) -> Result<()> {
+        let layers = self.graph.layers();
+        for (k, l) in layers.iter().enumerate() {
+            let Some(dst_off) = self.plan.act_offsets[k] else {
+                break;
+            };
+            let dst = dst_off..dst_off + b * l.output.len();
+            let ps = params_of(&self.training, &self.plan, k, l.params.iter().copied());
+            let out_shape = l.output.with_batch(b)?;
+            if k == 0 {
+                let yv = TensorViewMut::new(out_shape, &mut self.activations[dst])?;
+                l.config
+                    .forward(&ps, TensorView::new(l.input.with_batch(b)?, x)?, yv, ctx)?;
+            } else {
+                let src_off = self.plan.act_offsets[k - 1].unwrap_or(0);
+                let src = src_off..src_off + b * l.input.len();
+                let (xs, ys) = split_pair(self.activations, src, dst)?;
+                let xv = TensorView::new(l.input.with_batch(b)?, xs)?;
+                l.config
+                    .forward(&ps, xv, TensorViewMut::new(out_shape, ys)?, ctx)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Inference layouts: the last layer writes straight into the caller's output.
+    fn forward_last(&mut self, x: &[T], y: &mut [T], b: usize, ctx: &Context) -> Result<()> {
+        let layers = self.graph.layers();
+        let k = layers.len() - 1;
+        let l = &layers[k];
+        let src: &[T] = if k == 0 {
+            x
+        } else {
+            let off = self.plan.act_offsets[k - 1].unwrap_or(0);
+            &self.activations[off..off + b * l.input.len()]
+        };
+        let ps = params_of(&self.training, &self.plan, k, l.params.iter().copied());
+        l.config.forward(
+            &ps,
+            TensorView::new(l.input.with_batch(b)?, src)?,
+            TensorViewMut::new(l.output.with_batch(b)?, y)?,
+            ctx,
+        )
+    }
+
+    /// Input shape (no batch).
+    pub fn input_shape(&self) -> Shape {
+        self.graph.input_shape()
+    }
+
+    /// Output shape (no batch).
+    pub fn output_shape(&self) -> Shape {
+        self.graph.output_shape()
+    }
+}
+
+/// The parameter slices layer `k` computes with: trained copies or blob weights.
+fn params_of<'p, T: Scalar, const N: usize>(
+    training: &'p Option<Training<'_, T>>,
+    plan: &MemoryPlan<N>,
+    k: usize,
+    blob: impl Iterator<Item = &'p [T]>,
+) -> Vec<&'p [T], MAX_PARAMS> {
+    let mut ps = Vec::new();
+    match (training, plan.param_offsets.get(k).copied().flatten()) {
+        (Some(t), Some(mut at)) => {
+            for p in blob {
+                let _ = ps.push(t.params.get(at..at + p.len()).unwrap_or(&[]));
+                at += p.len();
+            }
+        }
+        _ => ps.extend(blob),
+    }
+    ps
+}

@@ -1,0 +1,163 @@
+//! Reading Keras models.
+//!
+//! [`read_keras_file`] and [`read_keras_bytes`] turn a Keras 3 `.keras` archive into a
+//! [`KerasModel`]: the model's layers in order, each with its Keras config and its weights
+//! as `f32` tensors. Nothing here knows which layers Ember supports; that check belongs to
+//! the converter, which reads [`KerasLayer::class_name`] and [`KerasLayer::config`].
+//!
+//! The reader is split by concern so other dialects can plug in:
+//!
+//! * [`archive`]: the `.keras` zip container (`config.json`, `metadata.json`,
+//!   `model.weights.h5`).
+//! * [`config`]: `config.json` → the layer list ([`config::ModelConfig`]).
+//! * [`weights`]: `model.weights.h5` → per-layer weight tensors, matched to layers by the
+//!   `name` attribute Keras writes, or by Keras's class-name + counter key when it is missing.
+//!
+//! Supported today: Keras 3 `.keras` files holding a top-level `Sequential` model with
+//! float32 weights. Legacy `.h5` model files and `Functional` models are reported as
+//! [`Error::Archive`] / [`Error::Config`] with a message saying so; nested models (a
+//! `Sequential` or `Functional` used as a layer) are reported as [`Error::Config`].
+//!
+//! Every malformed input (bad zip, missing entry, unexpected JSON, missing or mistyped
+//! dataset) is an `Err`; the reader does not panic on file data.
+
+pub mod archive;
+pub mod config;
+pub mod weights;
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// A Keras model as read from a file: its layers in model order with configs and weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KerasModel {
+    /// Keras model class: `"Sequential"` (the only one read today) or `"Functional"`.
+    pub class_name: String,
+    /// The model's name (`config.name` in `config.json`).
+    pub name: String,
+    /// The Keras version that saved the file (`keras_version` in `metadata.json`), when
+    /// present.
+    pub keras_version: Option<String>,
+    /// The model's input batch shape, including the leading batch dimension, e.g.
+    /// `[None, 4]`. `None` marks a dimension Keras leaves open.
+    ///
+    /// Taken from the `InputLayer`'s `batch_shape` (or `batch_input_shape`), else from the
+    /// model's `build_input_shape`, else from the first layer's `build_config.input_shape`.
+    pub input_shape: Vec<Option<usize>>,
+    /// The layers in model order, the `InputLayer` excluded.
+    pub layers: Vec<KerasLayer>,
+}
+
+/// One layer of a [`KerasModel`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct KerasLayer {
+    /// The layer's name (`config.name`), unique within the model.
+    pub name: String,
+    /// Keras class name, e.g. `"Dense"`, `"Conv2D"`, `"LSTM"`.
+    pub class_name: String,
+    /// The layer's `config` object from `config.json`, untouched (so `dtype` may be a
+    /// `DTypePolicy` object rather than a string, initializers are nested objects, ...).
+    pub config: serde_json::Value,
+    /// `config.trainable` (`true` when absent).
+    pub trainable: bool,
+    /// The layer's weights in the order Keras saves them.
+    ///
+    /// For a plain layer that is Keras's own variable order (trainable, then
+    /// non-trainable): Dense is `[kernel (in, out), bias (out)]`, BatchNormalization is
+    /// `[gamma, beta, moving_mean, moving_variance]` (minus the ones `scale`/`center`
+    /// switch off). A layer holding sub-layers (LSTM's `cell`, Bidirectional's
+    /// `forward_layer`/`backward_layer`) stores them in nested groups: the layer's own
+    /// variables come first, then each sub-object's, sub-objects sorted by attribute name
+    /// as Keras walks them (so Bidirectional lists `backward_layer` before
+    /// `forward_layer`). [`KerasWeight::path`] tells which is which.
+    ///
+    /// Empty for layers without weights (Dropout, Flatten, activations, ...).
+    pub weights: Vec<KerasWeight>,
+}
+
+/// One weight tensor of a [`KerasLayer`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct KerasWeight {
+    /// The dataset's path in the weights HDF5 file, without a leading `/`, e.g.
+    /// `"layers/dense_1/vars/0"` or `"layers/lstm/cell/vars/2"`.
+    pub path: String,
+    /// The tensor's shape, outermost dimension first (`[]` for a scalar).
+    pub shape: Vec<usize>,
+    /// The values in row-major (C) order; `data.len()` is the product of `shape`.
+    pub data: Vec<f32>,
+}
+
+/// Magic bytes that start a zip local file header (every `.keras` archive).
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+/// Magic bytes of an HDF5 file with no user block (legacy Keras `.h5` models).
+const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
+
+/// Read a Keras model file from disk.
+///
+/// Reads the whole file and hands it to [`read_keras_bytes`].
+///
+/// # Errors
+///
+/// [`Error::Io`] if the file cannot be read; otherwise whatever [`read_keras_bytes`]
+/// reports.
+pub fn read_keras_file(path: &Path) -> Result<KerasModel> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read_keras_bytes(&bytes)
+}
+
+/// Read a Keras model from the bytes of a `.keras` file.
+///
+/// # Errors
+///
+/// * [`Error::Archive`]: not a zip (a legacy HDF5 `.h5` model is recognised and reported
+///   as not supported yet), a damaged zip, or a missing `config.json` /
+///   `model.weights.h5` entry.
+/// * [`Error::Config`]: `config.json` or `metadata.json` is not the JSON Keras writes, the
+///   model is not a `Sequential` (e.g. `Functional`), a layer is itself a model, or no
+///   input shape can be found.
+/// * [`Error::Hdf5`]: `model.weights.h5` is unreadable, a layer's weights cannot be found
+///   or matched unambiguously, or a weight is not float32.
+pub fn read_keras_bytes(bytes: &[u8]) -> Result<KerasModel> {
+    if bytes.starts_with(HDF5_MAGIC) {
+        return Err(Error::Archive(
+            "this is an HDF5 file (legacy Keras `.h5` model format), which is not supported \
+             yet; re-save the model in Keras 3 with `model.save(\"model.keras\")`"
+                .into(),
+        ));
+    }
+    if !bytes.starts_with(ZIP_MAGIC) {
+        return Err(Error::Archive(
+            "not a zip file (a `.keras` file is a zip archive starting with `PK`)".into(),
+        ));
+    }
+    let archive = archive::KerasArchive::from_bytes(bytes)?;
+    let keras_version = match &archive.metadata_json {
+        Some(json) => config::parse_keras_version(json)?,
+        None => None,
+    };
+    let model = config::parse_model_config(&archive.config_json)?;
+    let weights = weights::read_keras3_weights(archive.weights_h5, &model.layers)?;
+    let layers = model
+        .layers
+        .into_iter()
+        .zip(weights)
+        .map(|(layer, weights)| KerasLayer {
+            name: layer.name,
+            class_name: layer.class_name,
+            config: layer.config,
+            trainable: layer.trainable,
+            weights,
+        })
+        .collect();
+    Ok(KerasModel {
+        class_name: model.class_name,
+        name: model.name,
+        keras_version,
+        input_shape: model.input_shape,
+        layers,
+    })
+}

@@ -1,0 +1,24 @@
+//! # ember-cli
+//!
+//! Host-side tools for Ember: read Keras models, write Ember blobs, inspect and run them.
+//! The `ember` binary is a thin shell over this library, so tests and `build.rs` scripts
+//! call the same code.
+//!
+//! - [`keras`]: read `.keras` files (config + HDF5 weights).
+//! - [`convert`]: map Keras layers to Ember layers and write a blob.
+//! - [`summary`]: `ember inspect`.
+//! - [`predict`]: `ember predict`.
+//! - [`build_support`]: generate a Rust module with the blob and exact arena sizes for a
+//!   firmware `build.rs`.
+
+pub mod blob_file;
+pub mod build_support;
+pub mod convert;
+pub mod error;
+pub mod keras;
+pub mod predict;
+pub mod summary;
+pub mod tensor_file;
+pub mod train_spec;
+
+pub use error::{Error, Result};

@@ -1,0 +1,173 @@
+//! `ember`: convert Keras models to Ember blobs, inspect and run them.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ember_cli::convert::{convert, DTypeChoice};
+use ember_cli::summary::{render, summarize};
+use ember_cli::train_spec::{parse_optimizer, parse_trainable};
+use ember_cli::{blob_file, keras, predict, tensor_file, Result};
+use ember_nn::{Loss, Optimizer, TrainConfig, Trainable};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ember",
+    version,
+    about = "Keras models on microcontrollers: convert, inspect, run"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Debug)]
+struct MemoryArgs {
+    /// Samples per inference pass the arena is sized for.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Batch size for the training arena figure.
+    #[arg(long, default_value_t = 32)]
+    train_batch: usize,
+    /// Optimizer for the training arena figure: sgd, sgd-momentum, adam, adam-amsgrad.
+    #[arg(long, default_value = "adam", value_parser = parse_optimizer)]
+    optimizer: Optimizer,
+    /// Which layers train: saved (Keras flags), all, last-K.
+    #[arg(long, default_value = "saved", value_parser = parse_trainable)]
+    trainable: Trainable,
+}
+
+impl MemoryArgs {
+    fn train_config(&self) -> TrainConfig {
+        TrainConfig {
+            batch_size: self.train_batch,
+            optimizer: self.optimizer,
+            loss: Loss::CategoricalCrossentropy,
+            trainable: self.trainable,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Convert a Keras 3 `.keras` model (Sequential of Dense layers) into an Ember blob.
+    ///
+    /// Example: ember convert model.keras -o model.emb --dtype f32
+    Convert {
+        /// The `.keras` file.
+        model: PathBuf,
+        /// Output blob.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Weight type: f32 or fixed (Q16.16).
+        #[arg(long, default_value = "f32", value_parser = parse_dtype)]
+        dtype: DTypeChoice,
+        #[command(flatten)]
+        memory: MemoryArgs,
+    },
+    /// Print a Keras-style summary with blob size and exact arena bytes.
+    ///
+    /// Example: ember inspect model.emb --train-batch 16 --optimizer sgd-momentum --json
+    Inspect {
+        /// A blob (`.emb`) or a `.keras` file (converted in memory as f32).
+        model: PathBuf,
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        memory: MemoryArgs,
+    },
+    /// Run a blob on an `.npy` input (shape (N, ...input)) and write an `.npy` output.
+    ///
+    /// Example: ember predict model.emb --input x.npy --output y.npy
+    Predict {
+        /// The blob.
+        model: PathBuf,
+        /// Input tensor (.npy, float or integer).
+        #[arg(long)]
+        input: PathBuf,
+        /// Output tensor (.npy, float32).
+        #[arg(long)]
+        output: PathBuf,
+        /// Samples per forward pass.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+    },
+}
+
+fn parse_dtype(s: &str) -> std::result::Result<DTypeChoice, String> {
+    match s {
+        "f32" => Ok(DTypeChoice::F32),
+        "fixed" | "q16.16" => Ok(DTypeChoice::Fixed),
+        _ => Err(format!("unknown dtype `{s}` (use f32 or fixed)")),
+    }
+}
+
+fn load_blob(path: &Path) -> Result<blob_file::AlignedBytes> {
+    if path.extension().is_some_and(|e| e == "keras") {
+        convert(&keras::read_keras_file(path)?, DTypeChoice::F32)
+    } else {
+        blob_file::read(path)
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Convert {
+            model,
+            output,
+            dtype,
+            memory,
+        } => {
+            let keras_model = keras::read_keras_file(&model)?;
+            let blob = convert(&keras_model, dtype)?;
+            blob_file::write(&output, blob.as_slice())?;
+            let s = summarize(blob.as_slice(), memory.batch, &memory.train_config())?;
+            println!(
+                "wrote {} ({} bytes)",
+                output.display(),
+                blob.as_slice().len()
+            );
+            print!("{}", render(&s));
+        }
+        Command::Inspect {
+            model,
+            json,
+            memory,
+        } => {
+            let blob = load_blob(&model)?;
+            let s = summarize(blob.as_slice(), memory.batch, &memory.train_config())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&s).unwrap_or_else(|e| e.to_string())
+                );
+            } else {
+                print!("{}", render(&s));
+            }
+        }
+        Command::Predict {
+            model,
+            input,
+            output,
+            batch,
+        } => {
+            let blob = load_blob(&model)?;
+            let x = tensor_file::read_npy(&input)?;
+            let y = predict::predict(blob.as_slice(), &x, batch)?;
+            tensor_file::write_npy(&output, &y)?;
+            eprintln!("wrote {} {:?}", output.display(), y.shape);
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
