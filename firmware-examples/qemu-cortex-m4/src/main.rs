@@ -1,13 +1,17 @@
 //! Ember firmware example for QEMU `mps2-an386` (Cortex-M4F).
 //!
-//! Runs one workload, counts the instructions it executes (see
-//! [`measure`]), logs the result with defmt over semihosting and exits QEMU
-//! through semihosting: status 0 if the result is correct, 1 otherwise.
+//! The bundled Keras model (`tests/fixtures/digits_mlp`: Dense 64→32 relu → Dense 32→10
+//! softmax, trained on the 8×8 digits) is converted at build time (`build.rs`) into an
+//! f32 blob and a Q16.16 blob, embedded in flash and read in place. The firmware:
 //!
-//! The workload is a placeholder (an f32 dot product of two 1024-element
-//! arrays stored in flash). It will be replaced by an `ember-nn` model: add the
-//! path dependency in `Cargo.toml`, then swap the body of [`workload`] and the
-//! check in [`main`].
+//! 1. predicts Keras's test samples with the f32 model and checks Keras's outputs;
+//! 2. measures one inference (instructions per MAC) in f32 and in Q16.16;
+//! 3. trains three steps of SGD with momentum on Keras's batches and checks the losses
+//!    and the weights against Keras's after the same three steps;
+//! 4. exits QEMU through semihosting: status 0 only if every check passed.
+//!
+//! Arenas are `static` buffers sized at compile time by `ARENA_BYTES_INFERENCE` /
+//! `ARENA_BYTES_TRAINING`, generated from the blob by `ember_cli::build_support`.
 //!
 //! Run with `cargo run --release` from `firmware-examples/`.
 
@@ -15,6 +19,7 @@
 #![no_main]
 
 mod measure;
+mod train_config;
 
 use core::hint::black_box;
 
@@ -22,35 +27,132 @@ use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
 // Links the defmt global logger that writes frames to semihosting stdout.
 use defmt_semihosting as _;
+use ember_nn::{ArenaBuffer, Scalar, Sequential, Q16_16};
 
-/// Vector length of the placeholder workload.
-const N: usize = 1024;
-
-// `static` + const-evaluated initialiser => the arrays live in flash
-// (.rodata), like model weights would.
-static A: [f32; N] = ramp(17, 0.5, -4.0);
-static B: [f32; N] = ramp(13, 1.0, -6.0);
-
-/// Exact value of `dot(A, B)`: every product and partial sum is a small
-/// multiple of 0.5, so f32 computes it exactly in any summation order.
-const EXPECTED: f32 = -23.0;
-
-/// `out[i] = (i % modulus) * scale + offset`, evaluated at compile time.
-const fn ramp(modulus: usize, scale: f32, offset: f32) -> [f32; N] {
-    let mut out = [0.0; N];
-    let mut i = 0;
-    while i < N {
-        out[i] = (i % modulus) as f32 * scale + offset;
-        i += 1;
-    }
-    out
+/// The f32 model: `MODEL_BLOB`, `ARENA_BYTES_INFERENCE`, `ARENA_BYTES_TRAINING`.
+mod model {
+    include!(concat!(env!("OUT_DIR"), "/digits.rs"));
+}
+/// The Q16.16 model.
+mod model_q16 {
+    include!(concat!(env!("OUT_DIR"), "/digits_q16.rs"));
+}
+/// Keras's golden vectors.
+mod vectors {
+    include!(concat!(env!("OUT_DIR"), "/vectors.rs"));
 }
 
-/// The measured work. Placeholder: f32 dot product, one multiply-accumulate
-/// (MAC) per element.
-// ember-nn: replace with e.g. `model.predict(input, &mut scratch)`.
-fn workload(a: &[f32; N], b: &[f32; N]) -> f32 {
-    a.iter().zip(b).fold(0.0, |acc, (x, y)| acc + x * y)
+use vectors::*;
+
+const INPUTS: usize = 64;
+const CLASSES: usize = 10;
+/// Multiply-accumulates of one inference: 64·32 + 32·10.
+const MACS: u64 = 64 * 32 + 32 * 10;
+
+static mut INFER_ARENA: ArenaBuffer<{ model::ARENA_BYTES_INFERENCE }> = ArenaBuffer::new();
+static mut Q16_ARENA: ArenaBuffer<{ model_q16::ARENA_BYTES_INFERENCE }> = ArenaBuffer::new();
+static mut TRAIN_ARENA: ArenaBuffer<{ model::ARENA_BYTES_TRAINING }> = ArenaBuffer::new();
+
+/// `|a − b| ≤ rtol·|b| + atol` elementwise; logs the first failure.
+fn close(what: &str, got: &[f32], want: &[f32], rtol: f32, atol: f32) -> bool {
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let d = g - w;
+        let d = if d < 0.0 { -d } else { d };
+        let tol = rtol * if w < 0.0 { -w } else { w } + atol;
+        if d > tol || d.is_nan() {
+            defmt::error!("{=str}[{=usize}]: got {=f32}, Keras {=f32}", what, i, g, w);
+            return false;
+        }
+    }
+    got.len() == want.len()
+}
+
+fn run() -> Result<bool, ember_nn::Error> {
+    let mut ok = true;
+    defmt::info!(
+        "blob {=usize} bytes; arena: inference {=usize} bytes, training {=usize} bytes",
+        model::MODEL_BLOB.0.len(),
+        model::ARENA_BYTES_INFERENCE,
+        model::ARENA_BYTES_TRAINING
+    );
+
+    // 1. f32 inference against Keras.
+    // SAFETY: `run` is called once from `main`; this is the only reference to the static.
+    let arena = unsafe { &mut *core::ptr::addr_of_mut!(INFER_ARENA) };
+    let mut m = Sequential::<f32>::new(&model::MODEL_BLOB.0, &mut arena.0, model::INFERENCE_BATCH)?;
+    let mut y = [0.0f32; TEST_SAMPLES * CLASSES];
+    m.predict(&X_TEST, &mut y)?;
+    ok &= close("f32 predict", &y, &Y_KERAS, 1e-4, 1e-6);
+    defmt::info!(
+        "f32 predictions of {=usize} test samples match Keras: {=bool}",
+        TEST_SAMPLES,
+        ok
+    );
+
+    // 2. One inference, measured.
+    let mut y1 = [0.0f32; CLASSES];
+    let (r, instr) =
+        measure::count_instructions(|| m.predict(black_box(&X_TEST[..INPUTS]), &mut y1));
+    r?;
+    defmt::info!(
+        "f32 inference: {=u64} instructions, {=u64} MACs, {=f32} instructions/MAC",
+        instr,
+        MACS,
+        instr as f32 / MACS as f32
+    );
+
+    // SAFETY: as above, the only reference to this static.
+    let arena = unsafe { &mut *core::ptr::addr_of_mut!(Q16_ARENA) };
+    let mut q = Sequential::<Q16_16>::new(
+        &model_q16::MODEL_BLOB.0,
+        &mut arena.0,
+        model_q16::INFERENCE_BATCH,
+    )?;
+    let mut xq = [Q16_16::ZERO; INPUTS];
+    for (d, &s) in xq.iter_mut().zip(&X_TEST[..INPUTS]) {
+        *d = Q16_16::from_f32(s);
+    }
+    let mut yq = [Q16_16::ZERO; CLASSES];
+    let (r, instr) = measure::count_instructions(|| q.predict(black_box(&xq), &mut yq));
+    r?;
+    let mut yqf = [0.0f32; CLASSES];
+    for (d, s) in yqf.iter_mut().zip(&yq) {
+        *d = s.to_f32();
+    }
+    ok &= close("Q16.16 predict", &yqf, &Y_KERAS[..CLASSES], 0.0, 1e-3);
+    defmt::info!(
+        "Q16.16 inference: {=u64} instructions, {=f32} instructions/MAC",
+        instr,
+        instr as f32 / MACS as f32
+    );
+
+    // 3. Training: three SGD-momentum steps on Keras's batches.
+    // SAFETY: as above, the only reference to this static.
+    let arena = unsafe { &mut *core::ptr::addr_of_mut!(TRAIN_ARENA) };
+    let mut t =
+        Sequential::<f32>::for_training(&model::MODEL_BLOB.0, &mut arena.0, train_config::TRAIN)?;
+    let b = train_config::TRAIN.batch_size;
+    let mut losses = [0.0f32; 3];
+    for (k, loss) in losses.iter_mut().enumerate() {
+        let x = &TRAIN_X[k * b * INPUTS..(k + 1) * b * INPUTS];
+        let y = &TRAIN_Y[k * b * CLASSES..(k + 1) * b * CLASSES];
+        let (r, instr) = measure::count_instructions(|| t.train_on_batch(x, y));
+        *loss = r?;
+        defmt::info!(
+            "train step {=usize}: loss {=f32}, {=u64} instructions",
+            k,
+            *loss,
+            instr
+        );
+    }
+    ok &= close("losses", &losses, &TRAIN_LOSSES, 1e-4, 1e-6);
+    let want: [&[f32]; 4] = [&W_AFTER_0, &W_AFTER_1, &W_AFTER_2, &W_AFTER_3];
+    for (i, w) in want.iter().enumerate() {
+        let got = t.param(i / 2, i % 2).unwrap_or(&[]);
+        ok &= close("trained weight", got, w, 1e-4, 1e-5);
+    }
+    defmt::info!("weights after 3 training steps match Keras: {=bool}", ok);
+    Ok(ok)
 }
 
 #[entry]
@@ -61,30 +163,19 @@ fn main() -> ! {
         "ember qemu-cortex-m4: measurement overhead {=u64} instructions (subtracted)",
         measure::overhead_instructions()
     );
-
-    // black_box the inputs so the compiler cannot constant-fold the workload.
-    let (result, instructions) =
-        measure::count_instructions(|| workload(black_box(&A), black_box(&B)));
-
-    let macs = N as u64;
-    defmt::info!(
-        "f32 dot product, N = {=u64}: result = {=f32}, {=u64} instructions, {=f32} instructions/MAC",
-        macs,
-        result,
-        instructions,
-        instructions as f32 / macs as f32
-    );
-
-    if result == EXPECTED {
-        defmt::info!("result OK");
-        exit(true)
-    } else {
-        defmt::error!(
-            "result mismatch: expected {=f32}, got {=f32}",
-            EXPECTED,
-            result
-        );
-        exit(false)
+    match run() {
+        Ok(true) => {
+            defmt::info!("all checks passed");
+            exit(true)
+        }
+        Ok(false) => {
+            defmt::error!("a check failed");
+            exit(false)
+        }
+        Err(e) => {
+            defmt::error!("ember error: {}", e);
+            exit(false)
+        }
     }
 }
 

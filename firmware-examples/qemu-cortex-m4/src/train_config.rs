@@ -1,0 +1,19 @@
+//! The training configuration, shared by `build.rs` (which sizes the training arena from
+//! it) and the firmware (which trains with it), so the two cannot disagree.
+//!
+//! It mirrors the Keras fixture case `digits_mlp/sgd_momentum`:
+//! `SGD(learning_rate=0.05, momentum=0.9)`, categorical cross-entropy, batches of 16.
+
+use ember_nn::{Loss, Optimizer, Sgd, TrainConfig, Trainable};
+
+/// How the firmware trains.
+pub const TRAIN: TrainConfig = TrainConfig {
+    batch_size: 16,
+    optimizer: Optimizer::Sgd(Sgd {
+        learning_rate: 0.05,
+        momentum: 0.9,
+        nesterov: false,
+    }),
+    loss: Loss::CategoricalCrossentropy,
+    trainable: Trainable::All,
+};
