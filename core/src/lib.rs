@@ -28,7 +28,7 @@
 //! - [`Shape`], [`TensorView`], [`TensorViewMut`], [`ArenaBuffer`], [`AlignedBlob`].
 //!
 //! ## Example
-//! See [`blob::write`]: build a blob in memory, load it into an arena and predict.
+//! See [`blob::write()`]: build a blob in memory, load it into an arena and predict.
 #![no_std]
 #![deny(missing_docs)]
 

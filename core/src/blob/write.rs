@@ -1,5 +1,5 @@
 //! Writing blobs: one implementation, no_std and heap-free, used by the host converter
-//! and by tests. Two passes: [`encoded_len`] sizes the blob exactly, [`write`] fills a
+//! and by tests. Two passes: [`encoded_len`] sizes the blob exactly, [`write()`] fills a
 //! caller-provided buffer.
 
 use heapless::Vec;
@@ -90,7 +90,7 @@ fn size_of_record<S: serde::Serialize>(v: &S) -> Result<usize> {
         .map_err(|_| Error::InvalidConfig("record cannot be encoded"))
 }
 
-/// Exact length in bytes of the blob [`write`] produces for these arguments.
+/// Exact length in bytes of the blob [`write()`] produces for these arguments.
 pub fn encoded_len<T: Scalar>(
     name: &str,
     input: Shape,

@@ -1,4 +1,5 @@
 //! Compute kernels. `reference` holds the plain loops that are the correctness oracle;
-//! optimized twins (e.g. Cortex-M DSP) live beside it and are tested against it.
+//! optimized twins live beside it (`optimized`) and are tested against it.
 
+pub mod optimized;
 pub mod reference;

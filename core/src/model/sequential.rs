@@ -24,7 +24,7 @@ struct Training<'a, T> {
 /// that train are copied into the arena. All memory is the caller's arena, whose exact
 /// size [`Sequential::inference_bytes`] / [`Sequential::training_bytes`] report.
 ///
-/// See [`crate::blob::write`] for a complete example that builds a blob and predicts.
+/// See [`crate::blob::write()`] for a complete example that builds a blob and predicts.
 #[derive(Debug)]
 pub struct Sequential<'a, T, const N: usize = DEFAULT_MAX_LAYERS> {
     graph: Graph<'a, T, N>,
