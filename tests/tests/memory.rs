@@ -177,3 +177,25 @@ fn predicting_in_training_layout_matches_inference() {
     t.predict(&x, &mut y2).unwrap();
     assert_eq!(y1, y2);
 }
+
+#[test]
+fn inference_reads_weights_in_place_and_training_copies_only_trainable() {
+    let b = blob("dense_relu_softmax", DTypeChoice::F32);
+    let blob = b.as_slice();
+    let in_blob = |p: &[f32]| blob.as_ptr_range().contains(&(p.as_ptr() as *const u8));
+    let mut arena = AlignedBytes::zeroed(Sequential::<f32>::inference_bytes(blob, 1).unwrap());
+    let m = Sequential::<f32>::new(blob, arena.as_mut_slice(), 1).unwrap();
+    for l in 0..3 {
+        assert!(in_blob(m.param(l, 0).unwrap()), "layer {l} kernel is read in place");
+    }
+    // Only the last layer trains: its parameters are copies in the arena, the others are
+    // still the blob's bytes.
+    let cfg = config(Optimizer::Sgd(Sgd::default()), Trainable::LastK(1), 2);
+    let mut arena = AlignedBytes::zeroed(Sequential::<f32>::training_bytes(blob, &cfg).unwrap());
+    let t = Sequential::<f32>::for_training(blob, arena.as_mut_slice(), cfg).unwrap();
+    assert!(in_blob(t.param(0, 0).unwrap()));
+    assert!(in_blob(t.param(1, 1).unwrap()));
+    assert!(!in_blob(t.param(2, 0).unwrap()));
+    assert_eq!(t.param(2, 0).unwrap(), m.param(2, 0).unwrap());
+    assert_eq!(t.memory_plan().params_bytes, (12 * 4 + 4) * 4);
+}
