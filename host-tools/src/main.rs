@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use ember_cli::convert::{convert, DTypeChoice};
 use ember_cli::summary::{render, summarize};
 use ember_cli::train_spec::{parse_optimizer, parse_trainable};
-use ember_cli::{blob_file, keras, predict, tensor_file, Result};
+use ember_cli::{blob_file, keras, predict, tensor_file, Error, Result};
 use ember_nn::{Loss, Optimizer, TrainConfig, Trainable};
 
 #[derive(Parser, Debug)]
@@ -121,8 +121,9 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let keras_model = keras::read_keras_file(&model)?;
             let blob = convert(&keras_model, dtype)?;
-            blob_file::write(&output, blob.as_slice())?;
+            // Summarize first: a refused memory option must not leave an output file.
             let s = summarize(blob.as_slice(), memory.batch, &memory.train_config())?;
+            blob_file::write(&output, blob.as_slice())?;
             println!(
                 "wrote {} ({} bytes)",
                 output.display(),
@@ -154,7 +155,14 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let blob = load_blob(&model)?;
             let x = tensor_file::read_npy(&input)?;
-            let y = predict::predict(blob.as_slice(), &x, batch)?;
+            let y = predict::predict(blob.as_slice(), &x, batch).map_err(|e| match e {
+                // `predict` does not know the file name; name the input file.
+                Error::Tensor { msg, .. } => Error::Tensor {
+                    path: input.clone(),
+                    msg,
+                },
+                e => e,
+            })?;
             tensor_file::write_npy(&output, &y)?;
             eprintln!("wrote {} {:?}", output.display(), y.shape);
         }

@@ -20,6 +20,10 @@ pub fn predict(blob: &[u8], input: &Tensor, batch: usize) -> Result<Tensor> {
 }
 
 fn predict_as<T: Scalar>(blob: &[u8], input: &Tensor, batch: usize) -> Result<Tensor> {
+    // A pass never holds more than all the samples, so size the arena for at most `N`
+    // (a huge `--batch` would otherwise abort on allocation). `0` still reaches the
+    // core, which refuses it.
+    let batch = batch.min(input.shape.first().copied().unwrap_or(1).max(1));
     let needed = Sequential::<T>::inference_bytes(blob, batch)?;
     // The arena is heap memory on the host, aligned as the core requires.
     let mut arena = AlignedBytes::zeroed(needed);

@@ -186,7 +186,10 @@ fn inference_reads_weights_in_place_and_training_copies_only_trainable() {
     let mut arena = AlignedBytes::zeroed(Sequential::<f32>::inference_bytes(blob, 1).unwrap());
     let m = Sequential::<f32>::new(blob, arena.as_mut_slice(), 1).unwrap();
     for l in 0..3 {
-        assert!(in_blob(m.param(l, 0).unwrap()), "layer {l} kernel is read in place");
+        assert!(
+            in_blob(m.param(l, 0).unwrap()),
+            "layer {l} kernel is read in place"
+        );
     }
     // Only the last layer trains: its parameters are copies in the arena, the others are
     // still the blob's bytes.
