@@ -23,7 +23,8 @@
 //! - [`model`]: [`Sequential`] (`predict`, `train_on_batch`), the [`MemoryPlan`] and the
 //!   greedy buffer planner.
 //! - [`layers`]: the [`layers::Layer`] interface (forward, backward) and [`layers::Dense`].
-//! - [`kernels`]: reference loops that optimized kernels are tested against.
+//! - [`kernels`]: `reference` loops (the correctness oracle) and their `optimized`
+//!   register-blocked twins, bit-identical on a shared test suite.
 //! - [`Activation`], [`Loss`], [`Optimizer`] ([`Sgd`], [`Adam`]).
 //! - [`Shape`], [`TensorView`], [`TensorViewMut`], [`ArenaBuffer`], [`AlignedBlob`].
 //!

@@ -126,7 +126,6 @@ fn gradcheck_dense(activation: Activation, use_bias: bool, dims: &[usize], units
         let params: Vec<&[f32]> = if use_bias { vec![w, b] } else { vec![w] };
         objective(&d, input, batch, &params, x, &c)
     };
-    let mut checked = 0;
     for i in 0..w.len() {
         let orig = w[i];
         w[i] = orig + H;

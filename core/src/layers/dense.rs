@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Context, Layer, ParamShapes};
-use crate::kernels::reference::dense as kernel;
+use crate::kernels::optimized::dense as kernel;
 use crate::{Activation, Error, Result, Scalar, Shape, TensorView, TensorViewMut};
 
 /// A fully connected layer, `y = activation(x · kernel + bias)`: Keras's

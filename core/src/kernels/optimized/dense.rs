@@ -2,88 +2,147 @@
 //! signatures, same results bit for bit (for `f32` as well as for [`crate::Q16_16`]).
 //!
 //! # Design
-//! The reference computes one output at a time; for `forward` that walks a column of
-//! the row-major kernel `W[in][out]` with stride `out` and loads `x[i]` once per
+//! The reference computes one output at a time; for `forward` that walks a column of the
+//! row-major kernel `W[in][out]` with stride `out` and loads `x[i]` once per
 //! multiply-accumulate. Here the outputs are computed in **blocks of `N` adjacent
-//! columns** (`N` = 8, 4, 2, 1; 8 only when the accumulator is 32 bits wide, as for
-//! `f32`: 8 accumulators and 8 weights fit the 32 single-precision registers of a
-//! Cortex-M4F, while `Q16_16`'s `i64` accumulators take two core registers each). For
-//! each input `i` one `x[i]` load feeds `N` MACs and `W[i][j0..j0 + N]` is read
-//! contiguously. Each output still sums its terms in the reference's order
+//! columns**, `N` = 8, 4, 2, 1 (largest first). For each input `i`, one `x[i]` load
+//! feeds `N` MACs into `N` accumulators held in registers, and `W[i][j0..j0 + N]` is
+//! read contiguously. Each output still sums its terms in the reference's order
 //! (`i = 0, 1, …, in − 1`, starting from the bias), so `f32` results are bit-identical
 //! to the reference, not merely close.
 //!
+//! Block width: 8 when the accumulator is 32 bits (`f32`: 8 accumulators and 8 weights
+//! fit the 32 single-precision registers of a Cortex-M4F), 2 for 64-bit accumulators
+//! (`Q16_16`'s `i64` takes two of Armv7-M's 13 usable core registers; 4 spills and was
+//! measured slower under QEMU and on x86-64).
+//!
 //! `backward_params` is the same panel product with the roles swapped (rows of `dz`
-//! instead of rows of `W`, a column of `x` instead of a row), and `db` uses it with a
-//! constant 1 (the reference's `mac(acc, dz, 1)`). `backward_input` is already a
-//! contiguous dot product per output; it computes 4 (or 2) outputs at once so each
-//! `dz[j]` load feeds several MACs, again without changing any output's order.
+//! instead of rows of `W`, a column of `x` instead of a row of it); `db` sums blocks of
+//! `dz` columns the same way. `backward_input` is already a contiguous dot product per
+//! output; it computes 4 (`f32`) or 2 outputs at once so one `dz[j]` load feeds several
+//! MACs, again without changing any output's order.
+//!
+//! The per-lane statements are written out by a macro (trait `Unrolled`) rather than left to
+//! LLVM's loop unroller, which is disabled at `opt-level = "s"`/`"z"` on Cortex-M: without
+//! it the accumulators would live in memory.
 //!
 //! # Lengths
 //! The layer checks every length, and the fast paths assume the consistent lengths it
 //! guarantees. Any other combination (e.g. a kernel shorter than `in · out`) falls back
-//! to the reference, so odd lengths truncate exactly as the reference does and never
-//! panic. No `unsafe`: inner loops are `zip`s over slices and fixed-size array chunks,
-//! which LLVM compiles without bounds checks.
+//! to the reference, so odd lengths truncate exactly as the reference does, and nothing
+//! panics. No `unsafe`: inner loops iterate `chunks_exact`/`zip` and fixed-size array
+//! chunks whose bounds checks LLVM hoists out of the loops.
 
 use crate::kernels::reference::dense as reference;
 use crate::Scalar;
 
-/// Whether an accumulator fits one 32-bit register (then blocks of 8 outputs are used).
+/// Widest block of outputs computed together (see the module documentation).
 #[inline(always)]
-fn narrow_acc<T: Scalar>() -> bool {
-    core::mem::size_of::<T::Acc>() <= 4
+fn max_block<T: Scalar>() -> usize {
+    if core::mem::size_of::<T::Acc>() <= 4 {
+        8
+    } else {
+        2
+    }
 }
 
-/// `acc[k] += a[t] · b[t][j0 + k]` for `t = 0, 1, …` in order, where `b[t]` is the `t`-th
-/// `stride`-long row of `b`. Stops at the shorter of `a` and the rows of `b`.
-#[inline(always)]
-fn panel<'a, T: Scalar, const N: usize>(
-    a: impl Iterator<Item = &'a T>,
-    b: &[T],
-    stride: usize,
-    j0: usize,
-    mut acc: [T::Acc; N],
-) -> [T::Acc; N] {
-    for (&at, row) in a.zip(b.chunks_exact(stride)) {
-        if let Some(bt) = row.get(j0..).and_then(|r| r.first_chunk::<N>()) {
-            for (c, &bk) in acc.iter_mut().zip(bt) {
-                *c = T::mac(*c, at, bk);
+/// Marker for a block of `N` lanes; [`Unrolled`] is implemented for `N` = 1, 2, 4, 8.
+struct Lanes<const N: usize>;
+
+/// Per-lane operations on `N` accumulators, written out lane by lane.
+trait Unrolled<const N: usize> {
+    /// `[f(0), f(1), …, f(N − 1)]`.
+    fn init<T: Scalar>(f: impl Fn(usize) -> T::Acc) -> [T::Acc; N];
+    /// `acc[k] = mac(acc[k], a, b[k])` for every lane.
+    fn mac<T: Scalar>(acc: &mut [T::Acc; N], a: T, b: &[T; N]);
+    /// `out[k] = narrow(acc[k])` for every lane.
+    fn narrow<T: Scalar>(acc: &[T::Acc; N], out: &mut [T; N]);
+}
+
+macro_rules! unrolled {
+    ($n:literal: $($k:literal)+) => {
+        impl Unrolled<$n> for Lanes<$n> {
+            #[inline(always)]
+            fn init<T: Scalar>(f: impl Fn(usize) -> T::Acc) -> [T::Acc; $n] {
+                [$(f($k)),+]
+            }
+            #[inline(always)]
+            fn mac<T: Scalar>(acc: &mut [T::Acc; $n], a: T, b: &[T; $n]) {
+                $(acc[$k] = T::mac(acc[$k], a, b[$k]);)+
+            }
+            #[inline(always)]
+            fn narrow<T: Scalar>(acc: &[T::Acc; $n], out: &mut [T; $n]) {
+                $(out[$k] = T::narrow(acc[$k]);)+
             }
         }
-    }
-    acc
+    };
 }
 
-/// Narrows `acc` into `out[j0..j0 + N]`.
+unrolled!(1: 0);
+unrolled!(2: 0 1);
+unrolled!(4: 0 1 2 3);
+unrolled!(8: 0 1 2 3 4 5 6 7);
+
+/// `b[off..off + N]` as an array, if it is in bounds.
 #[inline(always)]
-fn store<T: Scalar, const N: usize>(out: &mut [T], j0: usize, acc: [T::Acc; N]) {
-    if let Some(o) = out.get_mut(j0..).and_then(|s| s.first_chunk_mut::<N>()) {
-        for (o, a) in o.iter_mut().zip(acc) {
-            *o = T::narrow(a);
+fn block_at<T, const N: usize>(b: &[T], off: usize) -> Option<&[T; N]> {
+    b.get(off..).and_then(|r| r.first_chunk::<N>())
+}
+
+/// Narrows `acc` into `out[off..off + N]` (if in bounds).
+#[inline(always)]
+fn store<T: Scalar, const N: usize>(out: &mut [T], off: usize, acc: &[T::Acc; N])
+where
+    Lanes<N>: Unrolled<N>,
+{
+    if let Some(o) = out.get_mut(off..).and_then(|s| s.first_chunk_mut::<N>()) {
+        Lanes::<N>::narrow::<T>(acc, o);
+    }
+}
+
+/// The panel product at the heart of `forward` and `backward_params`:
+/// `acc[k] += a[t·sa + ia] · b[t·sb + jb + k]` for `t = 0, 1, …` in this order, over the
+/// whole rows (`sa` resp. `sb` long) of `a` and `b` (the shorter decides).
+#[inline(always)]
+fn panel<T: Scalar, const N: usize>(
+    a: &[T],
+    sa: usize,
+    ia: usize,
+    b: &[T],
+    sb: usize,
+    jb: usize,
+    acc: &mut [T::Acc; N],
+) where
+    Lanes<N>: Unrolled<N>,
+{
+    for (ar, br) in a.chunks_exact(sa).zip(b.chunks_exact(sb)) {
+        if let (Some(&at), Some(bt)) = (ar.get(ia), block_at::<T, N>(br, jb)) {
+            Lanes::<N>::mac(acc, at, bt);
         }
     }
 }
 
-/// Runs `body` for the blocks `j0..j0 + N` covering `0..n`, with `N` = 8 (only if
-/// `wide`), 4, 2, 1 (a `const`, so each block size is compiled separately).
+/// Runs `body` for the blocks `j0..j0 + N` covering `0..n`, largest first: `N` = `max`
+/// (8 or 2), then 4 (if `max` is 8), 2, 1. `N` is a `const`, so every block size gets
+/// its own loop with its accumulators in registers.
 macro_rules! for_blocks {
-    ($n:expr, $wide:expr, |$j0:ident, $blk:ident| $body:expr) => {{
-        let n = $n;
+    ($n:expr, $max:expr, |$j0:ident, $blk:ident| $body:expr) => {{
+        let n: usize = $n;
+        let max: usize = $max;
         let mut $j0 = 0usize;
-        if $wide {
+        if max >= 8 {
             while n - $j0 >= 8 {
                 const $blk: usize = 8;
                 $body;
                 $j0 += 8;
             }
+            if n - $j0 >= 4 {
+                const $blk: usize = 4;
+                $body;
+                $j0 += 4;
+            }
         }
-        while n - $j0 >= 4 {
-            const $blk: usize = 4;
-            $body;
-            $j0 += 4;
-        }
-        if n - $j0 >= 2 {
+        while n - $j0 >= 2 {
             const $blk: usize = 2;
             $body;
             $j0 += 2;
@@ -106,12 +165,11 @@ pub fn forward<T: Scalar>(x: &[T], w: &[T], bias: &[T], y: &mut [T], n_in: usize
         return reference::forward(x, w, bias, y, n_in, n_out);
     };
     for (xr, yr) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
-        for_blocks!(n_out, narrow_acc::<T>(), |j0, N| {
-            let mut acc = [T::ZERO.widen(); N];
-            for (k, a) in acc.iter_mut().enumerate() {
-                *a = bias.get(j0 + k).copied().unwrap_or(T::ZERO).widen();
-            }
-            store(yr, j0, panel::<T, N>(xr.iter(), w, n_out, j0, acc));
+        for_blocks!(n_out, max_block::<T>(), |j0, N| {
+            let mut acc =
+                Lanes::<N>::init::<T>(|k| bias.get(j0 + k).copied().unwrap_or(T::ZERO).widen());
+            panel::<T, N>(xr, 1, 0, w, n_out, j0, &mut acc);
+            store::<T, N>(yr, j0, &acc);
         });
     }
 }
@@ -140,24 +198,24 @@ pub fn backward_params<T: Scalar>(
     if !consistent {
         return reference::backward_params(x, dz, dw, db, n_in, n_out);
     }
-    let wide = narrow_acc::<T>();
+    let max = max_block::<T>();
     for (i, dwr) in dw.chunks_exact_mut(n_out).enumerate() {
-        let xcol = x.get(i..).unwrap_or(&[]);
-        for_blocks!(n_out, wide, |j0, N| {
-            let acc = [T::ZERO.widen(); N];
-            store(
-                dwr,
-                j0,
-                panel::<T, N>(xcol.iter().step_by(n_in), dz, n_out, j0, acc),
-            );
+        for_blocks!(n_out, max, |j0, N| {
+            let mut acc = Lanes::<N>::init::<T>(|_| T::ZERO.widen());
+            panel::<T, N>(x, n_in, i, dz, n_out, j0, &mut acc);
+            store::<T, N>(dwr, j0, &acc);
         });
     }
-    // db[j] = Σ_r mac(·, dz[r, j], 1), as the reference (only whole blocks inside db).
-    let one = T::ONE;
-    let ones = core::iter::repeat_n(&one, rows);
-    for_blocks!(db.len(), wide, |j0, N| {
-        let acc = [T::ZERO.widen(); N];
-        store(db, j0, panel::<T, N>(ones.clone(), dz, n_out, j0, acc));
+    // The reference's db[j] = Σ_r mac(·, dz[r, j], 1); mac(·, 1, dz[r, j]) is the same
+    // (multiplication commutes exactly, in f32 as in the i64 accumulator).
+    for_blocks!(db.len(), max, |j0, N| {
+        let mut acc = Lanes::<N>::init::<T>(|_| T::ZERO.widen());
+        for row in dz.chunks_exact(n_out) {
+            if let Some(d) = block_at::<T, N>(row, j0) {
+                Lanes::<N>::mac(&mut acc, T::ONE, d);
+            }
+        }
+        store::<T, N>(db, j0, &acc);
     });
 }
 
@@ -170,8 +228,8 @@ pub fn backward_input<T: Scalar>(dz: &[T], w: &[T], dx: &mut [T], n_in: usize, n
     // Rows i of W that exist (the reference stops at the shorter of dx's row and W).
     let n_i = n_in.min(w.len() / n_out);
     let w = w.get(..n_i * n_out).unwrap_or(&[]);
-    // Blocks of 4 rows of W (2 for 64-bit accumulators): one dz[j] load feeds 4 MACs.
-    let four = if narrow_acc::<T>() {
+    // Blocks of 4 rows of W (`f32`), then 2, then 1: one dz[j] load feeds 4 MACs.
+    let four = if max_block::<T>() >= 4 {
         n_out.checked_mul(4)
     } else {
         None
@@ -190,16 +248,11 @@ pub fn backward_input<T: Scalar>(dz: &[T], w: &[T], dx: &mut [T], n_in: usize, n
                 else {
                     continue;
                 };
-                let mut a = [T::ZERO.widen(); 4];
+                let mut acc = Lanes::<4>::init::<T>(|_| T::ZERO.widen());
                 for ((((&d, &p0), &p1), &p2), &p3) in dzr.iter().zip(w0).zip(w1).zip(w2).zip(w3) {
-                    a[0] = T::mac(a[0], d, p0);
-                    a[1] = T::mac(a[1], d, p1);
-                    a[2] = T::mac(a[2], d, p2);
-                    a[3] = T::mac(a[3], d, p3);
+                    Lanes::<4>::mac(&mut acc, d, &[p0, p1, p2, p3]);
                 }
-                for (o, a) in oq.iter_mut().zip(a) {
-                    *o = T::narrow(a);
-                }
+                store::<T, 4>(oq, 0, &acc);
             }
             w_rest = wb.remainder();
             dx_rest = ob.into_remainder();
@@ -211,24 +264,21 @@ pub fn backward_input<T: Scalar>(dz: &[T], w: &[T], dx: &mut [T], n_in: usize, n
                 let Some((w0, w1)) = wp.split_at_checked(n_out) else {
                     continue;
                 };
-                let mut a = [T::ZERO.widen(); 2];
+                let mut acc = Lanes::<2>::init::<T>(|_| T::ZERO.widen());
                 for ((&d, &p0), &p1) in dzr.iter().zip(w0).zip(w1) {
-                    a[0] = T::mac(a[0], d, p0);
-                    a[1] = T::mac(a[1], d, p1);
+                    Lanes::<2>::mac(&mut acc, d, &[p0, p1]);
                 }
-                for (o, a) in op.iter_mut().zip(a) {
-                    *o = T::narrow(a);
-                }
+                store::<T, 2>(op, 0, &acc);
             }
             w_rest = wb.remainder();
             dx_rest = ob.into_remainder();
         }
         for (o, wr) in dx_rest.iter_mut().zip(w_rest.chunks_exact(n_out)) {
-            let mut a = T::ZERO.widen();
+            let mut acc = T::ZERO.widen();
             for (&d, &p) in dzr.iter().zip(wr) {
-                a = T::mac(a, d, p);
+                acc = T::mac(acc, d, p);
             }
-            *o = T::narrow(a);
+            *o = T::narrow(acc);
         }
     }
 }
