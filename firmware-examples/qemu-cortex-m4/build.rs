@@ -74,6 +74,15 @@ fn write_vectors(dir: &Path, dest: &Path) {
             &npy(dir, &format!("train_sgd_momentum_w{i}.npy")),
         );
     }
+    let labels: Vec<String> = npy(dir, "labels.npy")[..TEST_SAMPLES]
+        .iter()
+        .map(|l| format!("{}", *l as u8))
+        .collect();
+    let _ = writeln!(
+        src,
+        "pub static LABELS: [u8; {TEST_SAMPLES}] = [{}];",
+        labels.join(", ")
+    );
     let _ = writeln!(src, "pub const TEST_SAMPLES: usize = {TEST_SAMPLES};");
     fs::write(dest, src).expect("write vectors.rs");
 }

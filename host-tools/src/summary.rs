@@ -2,7 +2,7 @@
 
 use ember_nn::blob::Blob;
 use ember_nn::model::Graph;
-use ember_nn::{DType, MemoryPlan, Scalar, Sequential, TrainConfig, Q16_16};
+use ember_nn::{DType, MemoryPlan, Optimizer, Scalar, Sequential, TrainConfig, Q16_16};
 use serde::Serialize;
 
 use crate::Result;
@@ -99,10 +99,7 @@ fn summarize_as<T: Scalar>(blob: &[u8], batch: usize, train: &TrainConfig) -> Re
         inference_batch: batch,
         arena_inference_bytes: Sequential::<T>::inference_bytes(blob, batch)?,
         arena_training_bytes: training.total_bytes(),
-        training_config: format!(
-            "batch {}, {:?}, {:?}, trainable {:?}",
-            train.batch_size, train.optimizer, train.loss, train.trainable
-        ),
+        training_config: describe(train),
         training_breakdown: [
             training.params_bytes,
             training.grads_bytes,
@@ -112,6 +109,29 @@ fn summarize_as<T: Scalar>(blob: &[u8], batch: usize, train: &TrainConfig) -> Re
         ],
         layers,
     })
+}
+
+/// `batch 16, SGD(lr=0.01, momentum=0.9), CategoricalCrossentropy, trainable All`.
+fn describe(t: &TrainConfig) -> String {
+    let opt = match t.optimizer {
+        Optimizer::Sgd(o) if o.nesterov => {
+            format!(
+                "SGD(lr={}, momentum={}, nesterov)",
+                o.learning_rate, o.momentum
+            )
+        }
+        Optimizer::Sgd(o) => format!("SGD(lr={}, momentum={})", o.learning_rate, o.momentum),
+        Optimizer::Adam(o) => format!(
+            "Adam(lr={}{})",
+            o.learning_rate,
+            if o.amsgrad { ", amsgrad" } else { "" }
+        ),
+        _ => format!("{:?}", t.optimizer),
+    };
+    format!(
+        "batch {}, {opt}, {:?}, trainable {:?}",
+        t.batch_size, t.loss, t.trainable
+    )
 }
 
 fn shape_str(s: &[Option<usize>]) -> String {

@@ -102,6 +102,7 @@ fn run() -> Result<bool, ember_nn::Error> {
         *d = best as u8;
     }
     defmt::info!("predicted digits: {=[u8]}", digits);
+    defmt::info!("true labels:      {=[u8]}", LABELS);
     defmt::info!(
         "f32 predictions of {=usize} test samples match Keras: {=bool}",
         TEST_SAMPLES,
