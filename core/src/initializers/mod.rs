@@ -1,0 +1,2 @@
+//! Initializers: Keras's weight initializers from a seeded `no_std` PRNG
+//! (`keras.initializers.*`).

@@ -1,0 +1,1 @@
+//! Metrics: streaming, fixed-memory Keras metrics (`keras.metrics.*`).
