@@ -3,8 +3,10 @@
 #
 # Usage: qemu-run.sh <path-to-elf> [extra args ignored]
 #
-# Boots the ELF on QEMU's mps2-an386 board (Cortex-M4F, FLASH 0x0000_0000 4M,
-# RAM 0x2000_0000 4M) and decodes the defmt frames the firmware writes to
+# Boots the ELF on a QEMU MPS2 board chosen by the ELF's target directory —
+# mps2-an386 (Cortex-M4F) for thumbv7em-none-eabihf, mps2-an385 (Cortex-M3, no
+# FPU) for thumbv7m-none-eabi; both FLASH 0x0000_0000 4M, RAM 0x2000_0000 4M,
+# SysTick 25 MHz — or by $QEMU_MACHINE/$QEMU_CPU, and decodes the defmt frames the firmware writes to
 # semihosting stdout with `defmt-print`.
 #
 #  * `-icount shift=0`: every guest instruction advances virtual time by
@@ -39,8 +41,15 @@ done
 # `timeout` moves the command to a background group and QEMU would survive).
 # </dev/null: with -nographic QEMU would otherwise grab a terminal's stdin
 # (raw mode, swallowing Ctrl-C).
+case "$ELF" in
+    *thumbv7m-none-eabi/*) machine=mps2-an385 cpu=cortex-m3 ;;
+    *) machine=mps2-an386 cpu=cortex-m4 ;;
+esac
+machine="${QEMU_MACHINE:-$machine}"
+cpu="${QEMU_CPU:-$cpu}"
+
 timeout --foreground "$TIMEOUT" "$QEMU" \
-    -machine mps2-an386 -cpu cortex-m4 \
+    -machine "$machine" -cpu "$cpu" \
     -nographic \
     -semihosting-config enable=on,target=native \
     -icount shift=0 \

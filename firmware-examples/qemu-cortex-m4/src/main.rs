@@ -19,22 +19,20 @@
 #![no_std]
 #![no_main]
 
-mod measure;
 mod train_config;
 
 use core::hint::black_box;
 
-use cortex_m_rt::{entry, exception, ExceptionFrame};
-use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
-// Links the defmt global logger that writes frames to semihosting stdout.
-use defmt_semihosting as _;
+use cortex_m_rt::entry;
 use ember_nn::{ArenaBuffer, Scalar, Sequential, Q16_16};
+use firmware_common::{argmax, close, exit, measure};
 
 /// The f32 model: `MODEL_BLOB`, `ARENA_BYTES_INFERENCE`, `ARENA_BYTES_TRAINING`.
 mod model {
     include!(concat!(env!("OUT_DIR"), "/digits.rs"));
 }
-/// The Q16.16 model.
+/// The Q16.16 model (inference only here; the M3 example trains it).
+#[allow(dead_code)]
 mod model_q16 {
     include!(concat!(env!("OUT_DIR"), "/digits_q16.rs"));
 }
@@ -53,20 +51,6 @@ const MACS: u64 = 64 * 32 + 32 * 10;
 static mut INFER_ARENA: ArenaBuffer<{ model::ARENA_BYTES_INFERENCE }> = ArenaBuffer::new();
 static mut Q16_ARENA: ArenaBuffer<{ model_q16::ARENA_BYTES_INFERENCE }> = ArenaBuffer::new();
 static mut TRAIN_ARENA: ArenaBuffer<{ model::ARENA_BYTES_TRAINING }> = ArenaBuffer::new();
-
-/// `|a − b| ≤ rtol·|b| + atol` elementwise; logs the first failure.
-fn close(what: &str, got: &[f32], want: &[f32], rtol: f32, atol: f32) -> bool {
-    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        let d = g - w;
-        let d = if d < 0.0 { -d } else { d };
-        let tol = rtol * if w < 0.0 { -w } else { w } + atol;
-        if d > tol || d.is_nan() {
-            defmt::error!("{=str}[{=usize}]: got {=f32}, Keras {=f32}", what, i, g, w);
-            return false;
-        }
-    }
-    got.len() == want.len()
-}
 
 fn run() -> Result<bool, ember_nn::Error> {
     let mut ok = true;
@@ -98,8 +82,7 @@ fn run() -> Result<bool, ember_nn::Error> {
     ok &= close("f32 predict", &y, &Y_KERAS, 1e-4, 1e-6);
     let mut digits = [0u8; TEST_SAMPLES];
     for (d, row) in digits.iter_mut().zip(y.chunks_exact(CLASSES)) {
-        let best = (0..CLASSES).fold(0, |b, i| if row[i] > row[b] { i } else { b });
-        *d = best as u8;
+        *d = argmax(row) as u8;
     }
     defmt::info!("predicted digits: {=[u8]}", digits);
     defmt::info!("true labels:      {=[u8]}", LABELS);
@@ -237,40 +220,4 @@ fn main() -> ! {
             exit(false)
         }
     }
-}
-
-/// Ends the QEMU run: semihosting exit, QEMU status 0 (`true`) or 1 (`false`).
-fn exit(success: bool) -> ! {
-    debug::exit(if success { EXIT_SUCCESS } else { EXIT_FAILURE });
-    // Only reached when not running under a semihosting host.
-    loop {
-        cortex_m::asm::wfi();
-    }
-}
-
-/// Rust panics (`panic!`, `unwrap`, index out of bounds, ...): log via defmt
-/// and exit QEMU with a failure status.
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    defmt::error!("panic: {}", defmt::Display2Format(info));
-    exit(false)
-}
-
-/// `defmt::panic!` / `defmt::unwrap!` / `defmt::assert!`: defmt has already
-/// logged the message; just fail.
-#[defmt::panic_handler]
-fn defmt_panic() -> ! {
-    exit(false)
-}
-
-/// Faults (bad memory access, undefined instruction, ...): log and fail
-/// instead of hanging until the runner's timeout.
-#[exception]
-unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
-    defmt::error!(
-        "HardFault: pc = {=u32:#010x}, lr = {=u32:#010x}",
-        frame.pc(),
-        frame.lr()
-    );
-    exit(false)
 }
