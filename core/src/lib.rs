@@ -49,6 +49,7 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod optimizer;
+pub mod random;
 pub mod scalar;
 mod shape;
 mod tensor;
