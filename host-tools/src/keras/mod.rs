@@ -1,8 +1,8 @@
 //! Reading Keras models.
 //!
-//! [`read_keras_file`] and [`read_keras_bytes`] turn a Keras 3 `.keras` archive into a
-//! [`KerasModel`]: the model's layers in order, each with its Keras config and its weights
-//! as `f32` tensors. Nothing here knows which layers Ember supports; that check belongs to
+//! [`read_keras_file`] and [`read_keras_bytes`] turn a Keras 3 `.keras` archive, or a
+//! legacy HDF5 `.h5` model file (Keras 3 or tf.keras 2), into a [`KerasModel`]: the
+//! model's layers in order, each with its Keras config and its weights as `f32` tensors. Nothing here knows which layers Ember supports; that check belongs to
 //! the converter, which reads [`KerasLayer::class_name`] and [`KerasLayer::config`].
 //!
 //! The reader is split by concern so other dialects can plug in:
@@ -12,17 +12,22 @@
 //! * [`config`]: `config.json` → the layer list ([`config::ModelConfig`]).
 //! * [`weights`]: `model.weights.h5` → per-layer weight tensors, matched to layers by the
 //!   `name` attribute Keras writes, or by Keras's class-name + counter key when it is missing.
+//! * [`legacy_h5`]: a legacy `.h5` model file (`model.save("model.h5")`): `model_config`
+//!   attribute (parsed by [`config`]) and the `model_weights` group.
 //!
-//! Supported today: Keras 3 `.keras` files holding a top-level `Sequential` model with
-//! float32 weights. Legacy `.h5` model files and `Functional` models are reported as
-//! [`Error::Archive`] / [`Error::Config`] with a message saying so; nested models (a
-//! `Sequential` or `Functional` used as a layer) are reported as [`Error::Config`].
+//! Supported today: Keras 3 `.keras` files and legacy `.h5` model files (both the Keras 3
+//! and the tf.keras 2 dialect) holding a top-level `Sequential` model with float32
+//! weights. `Functional` models are reported as [`Error::Config`] with a message saying so;
+//! nested models (a `Sequential` or `Functional` used as a layer) are reported as
+//! [`Error::Config`]; a weights-only HDF5 file (`save_weights`) is reported as
+//! [`Error::Config`] saying it has no architecture.
 //!
 //! Every malformed input (bad zip, missing entry, unexpected JSON, missing or mistyped
 //! dataset) is an `Err`; the reader does not panic on file data.
 
 pub mod archive;
 pub mod config;
+pub mod legacy_h5;
 pub mod weights;
 
 use std::path::Path;
@@ -34,10 +39,10 @@ use crate::error::{Error, Result};
 pub struct KerasModel {
     /// Keras model class: `"Sequential"` (the only one read today) or `"Functional"`.
     pub class_name: String,
-    /// The model's name (`config.name` in `config.json`).
+    /// The model's name (`config.name` in `config.json` or in the `.h5` `model_config`).
     pub name: String,
-    /// The Keras version that saved the file (`keras_version` in `metadata.json`), when
-    /// present.
+    /// The Keras version that saved the file (`keras_version` in `metadata.json`, or the
+    /// root `keras_version` attribute of a legacy `.h5` file), when present.
     pub keras_version: Option<String>,
     /// The model's input batch shape, including the leading batch dimension, e.g.
     /// `[None, 4]`. `None` marks a dimension Keras leaves open.
@@ -56,7 +61,7 @@ pub struct KerasLayer {
     pub name: String,
     /// Keras class name, e.g. `"Dense"`, `"Conv2D"`, `"LSTM"`.
     pub class_name: String,
-    /// The layer's `config` object from `config.json`, untouched (so `dtype` may be a
+    /// The layer's `config` object from `config.json` (or the `.h5` `model_config`), untouched (so `dtype` may be a
     /// `DTypePolicy` object rather than a string, initializers are nested objects, ...).
     pub config: serde_json::Value,
     /// `config.trainable` (`true` when absent).
@@ -80,7 +85,9 @@ pub struct KerasLayer {
 #[derive(Debug, Clone, PartialEq)]
 pub struct KerasWeight {
     /// The dataset's path in the weights HDF5 file, without a leading `/`, e.g.
-    /// `"layers/dense_1/vars/0"` or `"layers/lstm/cell/vars/2"`.
+    /// `"layers/dense_1/vars/0"` or `"layers/lstm/cell/vars/2"` in a `.keras` file,
+    /// `"model_weights/dense/dense/kernel:0"` (tf.keras 2) or
+    /// `"model_weights/dense/my_model/dense/kernel"` (Keras 3) in a legacy `.h5` file.
     pub path: String,
     /// The tensor's shape, outermost dimension first (`[]` for a scalar).
     pub shape: Vec<usize>,
@@ -109,29 +116,30 @@ pub fn read_keras_file(path: &Path) -> Result<KerasModel> {
     read_keras_bytes(&bytes)
 }
 
-/// Read a Keras model from the bytes of a `.keras` file.
+/// Read a Keras model from the bytes of a `.keras` file or of a legacy `.h5` model file.
+///
+/// Bytes starting with the HDF5 signature go to [`legacy_h5::read_legacy_h5`] (see there
+/// for its errors); everything else must be a `.keras` zip.
 ///
 /// # Errors
 ///
-/// * [`Error::Archive`]: not a zip (a legacy HDF5 `.h5` model is recognised and reported
-///   as not supported yet), a damaged zip, or a missing `config.json` /
-///   `model.weights.h5` entry.
+/// * [`Error::Archive`]: neither a zip nor an HDF5 file, a damaged zip or HDF5 file, or a
+///   missing `config.json` / `model.weights.h5` entry.
 /// * [`Error::Config`]: `config.json` or `metadata.json` is not the JSON Keras writes, the
 ///   model is not a `Sequential` (e.g. `Functional`), a layer is itself a model, or no
-///   input shape can be found.
-/// * [`Error::Hdf5`]: `model.weights.h5` is unreadable, a layer's weights cannot be found
-///   or matched unambiguously, or a weight is not float32.
+///   input shape can be found; an HDF5 file without `model_config` (weights only).
+/// * [`Error::Hdf5`]: `model.weights.h5` (or an `.h5` file's `model_weights` group) is
+///   unreadable, a layer's weights cannot be found or matched unambiguously, or a weight is
+///   not float32.
 pub fn read_keras_bytes(bytes: &[u8]) -> Result<KerasModel> {
     if bytes.starts_with(HDF5_MAGIC) {
-        return Err(Error::Archive(
-            "this is an HDF5 file (legacy Keras `.h5` model format), which is not supported \
-             yet; re-save the model in Keras 3 with `model.save(\"model.keras\")`"
-                .into(),
-        ));
+        return legacy_h5::read_legacy_h5(bytes);
     }
     if !bytes.starts_with(ZIP_MAGIC) {
         return Err(Error::Archive(
-            "not a zip file (a `.keras` file is a zip archive starting with `PK`)".into(),
+            "neither a zip file (a `.keras` file is a zip archive starting with `PK`) nor an \
+             HDF5 file (a legacy `.h5` model)"
+                .into(),
         ));
     }
     let archive = archive::KerasArchive::from_bytes(bytes)?;

@@ -234,53 +234,62 @@ impl ReadCtx {
             let ds = vars
                 .dataset(&name)
                 .map_err(|e| Error::Hdf5(format!("cannot open dataset `{ds_path}`: {e}")))?;
-            out.push(self.read_f32_dataset(&ds, ds_path)?);
+            out.push(read_f32_dataset(&ds, ds_path, self.file_len)?);
         }
         Ok(())
     }
+}
 
-    /// Read one float32 dataset with its shape.
-    fn read_f32_dataset(&self, ds: &Dataset, path: String) -> Result<KerasWeight> {
-        let err =
-            |what: &str, e: hdf5_pure::Error| Error::Hdf5(format!("`{path}`: cannot {what}: {e}"));
-        let dtype = ds.dtype().map_err(|e| err("read the datatype", e))?;
-        if dtype != DType::F32 {
-            return Err(Error::Hdf5(format!(
-                "weight `{path}` is stored as {dtype}; only float32 weights are supported"
-            )));
-        }
-        let dims = ds.shape().map_err(|e| err("read the shape", e))?;
-        let mut count: u64 = 1;
-        let mut shape = Vec::with_capacity(dims.len());
-        for &d in &dims {
-            count = count
-                .checked_mul(d)
-                .filter(|&c| c <= MAX_WEIGHT_ELEMENTS)
-                .ok_or_else(|| {
-                    Error::Hdf5(format!(
+/// Read one float32 dataset with its shape; `path` names it in messages and becomes
+/// [`KerasWeight::path`], `file_len` is the size of the HDF5 file (to bound unfiltered
+/// reads).
+///
+/// # Errors
+///
+/// [`Error::Hdf5`] if the dataset is not float32, declares more than
+/// [`MAX_WEIGHT_ELEMENTS`] elements or more data than the file holds, or cannot be read.
+pub fn read_f32_dataset(ds: &Dataset, path: String, file_len: usize) -> Result<KerasWeight> {
+    let err =
+        |what: &str, e: hdf5_pure::Error| Error::Hdf5(format!("`{path}`: cannot {what}: {e}"));
+    let dtype = ds.dtype().map_err(|e| err("read the datatype", e))?;
+    if dtype != DType::F32 {
+        return Err(Error::Hdf5(format!(
+            "weight `{path}` is stored as {dtype}; only float32 weights are supported"
+        )));
+    }
+    let dims = ds.shape().map_err(|e| err("read the shape", e))?;
+    let mut count: u64 = 1;
+    let mut shape = Vec::with_capacity(dims.len());
+    for &d in &dims {
+        count = count
+            .checked_mul(d)
+            .filter(|&c| c <= MAX_WEIGHT_ELEMENTS)
+            .ok_or_else(|| {
+                Error::Hdf5(format!(
                     "weight `{path}` has shape {dims:?}, more than {MAX_WEIGHT_ELEMENTS} elements"
                 ))
-                })?;
-            shape.push(usize::try_from(d).map_err(|_| {
+            })?;
+        shape.push(
+            usize::try_from(d).map_err(|_| {
                 Error::Hdf5(format!("weight `{path}` has shape {dims:?}, too large"))
-            })?);
-        }
-        // Unfiltered data is stored as is, so it cannot be larger than the file.
-        let file_len = u64::try_from(self.file_len).unwrap_or(u64::MAX);
-        if ds.filters().is_empty() && count.saturating_mul(4) > file_len {
-            return Err(Error::Hdf5(format!(
-                "weight `{path}` has shape {dims:?}, more data than the {file_len}-byte file holds"
-            )));
-        }
-        let data = ds.read_f32().map_err(|e| err("read the data", e))?;
-        if u64::try_from(data.len()).ok() != Some(count) {
-            return Err(Error::Hdf5(format!(
-                "weight `{path}` has shape {dims:?} ({count} elements) but {} values",
-                data.len()
-            )));
-        }
-        Ok(KerasWeight { path, shape, data })
+            })?,
+        );
     }
+    // Unfiltered data is stored as is, so it cannot be larger than the file.
+    let file_len = u64::try_from(file_len).unwrap_or(u64::MAX);
+    if ds.filters().is_empty() && count.saturating_mul(4) > file_len {
+        return Err(Error::Hdf5(format!(
+            "weight `{path}` has shape {dims:?}, more data than the {file_len}-byte file holds"
+        )));
+    }
+    let data = ds.read_f32().map_err(|e| err("read the data", e))?;
+    if u64::try_from(data.len()).ok() != Some(count) {
+        return Err(Error::Hdf5(format!(
+            "weight `{path}` has shape {dims:?} ({count} elements) but {} values",
+            data.len()
+        )));
+    }
+    Ok(KerasWeight { path, shape, data })
 }
 
 /// The `name` attribute of `group/vars`, if the group has a `vars` child carrying one.
@@ -328,7 +337,7 @@ pub fn attr_string(value: &AttrValue) -> Option<String> {
 }
 
 /// The child groups of `group`, sorted by name (h5py's order).
-fn sorted_groups(group: &Group, path: &str) -> Result<Vec<String>> {
+pub fn sorted_groups(group: &Group, path: &str) -> Result<Vec<String>> {
     let mut names = group
         .groups()
         .map_err(|e| Error::Hdf5(format!("cannot list the groups in `{path}`: {e}")))?;
@@ -337,7 +346,7 @@ fn sorted_groups(group: &Group, path: &str) -> Result<Vec<String>> {
 }
 
 /// Open child group `name` of `group`; `path` is its full path, for messages.
-fn open_group(group: &Group, name: &str, path: &str) -> Result<Group> {
+pub fn open_group(group: &Group, name: &str, path: &str) -> Result<Group> {
     group
         .group(name)
         .map_err(|e| Error::Hdf5(format!("cannot open group `{path}`: {e}")))
