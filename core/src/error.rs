@@ -89,6 +89,15 @@ pub enum Error {
         /// Batch given.
         found: usize,
     },
+    /// Element `index` of a sparse target (`y_true` of
+    /// [`crate::Loss::SparseCategoricalCrossentropy`]) is not a class index in
+    /// `0..classes`.
+    LabelOutOfRange {
+        /// Position in `y_true`.
+        index: usize,
+        /// Number of classes (the last axis of `y_pred`).
+        classes: usize,
+    },
 }
 
 impl core::fmt::Display for Error {
@@ -138,6 +147,9 @@ impl core::fmt::Display for Error {
             Error::NotTraining => write!(f, "model was not loaded for training"),
             Error::BatchTooLarge { max, found } => {
                 write!(f, "batch of {found} exceeds the planned batch size {max}")
+            }
+            Error::LabelOutOfRange { index, classes } => {
+                write!(f, "y_true[{index}] is not a class index in 0..{classes}")
             }
         }
     }

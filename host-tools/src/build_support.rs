@@ -8,8 +8,8 @@
 //! let blob = ember_cli::blob_file::read("model.emb".as_ref()).unwrap();
 //! let train = TrainConfig {
 //!     batch_size: 16,
-//!     optimizer: Optimizer::Adam(Adam::default()),
-//!     loss: Loss::CategoricalCrossentropy,
+//!     optimizer: Optimizer::adam(Adam::default()),
+//!     loss: Loss::categorical_crossentropy(),
 //!     trainable: Trainable::All,
 //! };
 //! let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());

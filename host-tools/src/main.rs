@@ -42,7 +42,7 @@ impl MemoryArgs {
         TrainConfig {
             batch_size: self.train_batch,
             optimizer: self.optimizer,
-            loss: Loss::CategoricalCrossentropy,
+            loss: Loss::categorical_crossentropy(),
             trainable: self.trainable,
         }
     }

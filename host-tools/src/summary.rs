@@ -2,7 +2,7 @@
 
 use ember_nn::blob::Blob;
 use ember_nn::model::Graph;
-use ember_nn::{DType, MemoryPlan, Optimizer, Scalar, Sequential, TrainConfig, Q16_16};
+use ember_nn::{DType, MemoryPlan, Scalar, Sequential, TrainConfig, Q16_16};
 use serde::Serialize;
 
 use crate::Result;
@@ -111,26 +111,15 @@ fn summarize_as<T: Scalar>(blob: &[u8], batch: usize, train: &TrainConfig) -> Re
     })
 }
 
-/// `batch 16, SGD(lr=0.01, momentum=0.9), CategoricalCrossentropy, trainable All`.
+/// `batch 16, SGD(learning_rate=0.01, momentum=0.9, nesterov=False), CategoricalCrossentropy,
+/// trainable All`.
 fn describe(t: &TrainConfig) -> String {
-    let opt = match t.optimizer {
-        Optimizer::Sgd(o) if o.nesterov => {
-            format!(
-                "SGD(lr={}, momentum={}, nesterov)",
-                o.learning_rate, o.momentum
-            )
-        }
-        Optimizer::Sgd(o) => format!("SGD(lr={}, momentum={})", o.learning_rate, o.momentum),
-        Optimizer::Adam(o) => format!(
-            "Adam(lr={}{})",
-            o.learning_rate,
-            if o.amsgrad { ", amsgrad" } else { "" }
-        ),
-        _ => format!("{:?}", t.optimizer),
-    };
     format!(
-        "batch {}, {opt}, {:?}, trainable {:?}",
-        t.batch_size, t.loss, t.trainable
+        "batch {}, {}, {:?}, trainable {:?}",
+        t.batch_size,
+        crate::train_spec::describe_optimizer(&t.optimizer),
+        t.loss,
+        t.trainable
     )
 }
 

@@ -199,7 +199,7 @@ fn bench_train_type<T: Scalar>(c: &mut Criterion, dtype: &str, name: &str, optim
     let config = TrainConfig {
         batch_size: BATCH,
         optimizer,
-        loss: Loss::CategoricalCrossentropy,
+        loss: Loss::categorical_crossentropy(),
         trainable: Trainable::All,
     };
     let bytes = Sequential::<T>::training_bytes(blob.as_slice(), &config).unwrap();
@@ -251,13 +251,13 @@ fn predict(c: &mut Criterion) {
 }
 
 fn train(c: &mut Criterion) {
-    let sgd = Optimizer::Sgd(Sgd {
+    let sgd = Optimizer::sgd(Sgd {
         learning_rate: 0.05,
         momentum: 0.9,
         nesterov: false,
     });
     bench_train_type::<f32>(c, "f32", "sgd-momentum", sgd);
-    bench_train_type::<f32>(c, "f32", "adam", Optimizer::Adam(Adam::default()));
+    bench_train_type::<f32>(c, "f32", "adam", Optimizer::adam(Adam::default()));
     bench_train_type::<Q16_16>(c, "q16.16", "sgd-momentum", sgd);
 }
 

@@ -84,12 +84,12 @@ pub fn cases(model: &str) -> Vec<Case> {
     for c in json["cases"].as_array().unwrap() {
         let oc = &c["optimizer"]["config"];
         let optimizer = match c["optimizer"]["class"].as_str().unwrap() {
-            "SGD" => Optimizer::Sgd(Sgd {
+            "SGD" => Optimizer::sgd(Sgd {
                 learning_rate: f(oc, "learning_rate", 0.01),
                 momentum: f(oc, "momentum", 0.0),
                 nesterov: oc["nesterov"].as_bool().unwrap_or(false),
             }),
-            "Adam" => Optimizer::Adam(Adam {
+            "Adam" => Optimizer::adam(Adam {
                 learning_rate: f(oc, "learning_rate", 0.001),
                 beta_1: f(oc, "beta_1", 0.9),
                 beta_2: f(oc, "beta_2", 0.999),
@@ -98,11 +98,8 @@ pub fn cases(model: &str) -> Vec<Case> {
             }),
             other => panic!("optimizer {other}"),
         };
-        let loss = match c["loss"].as_str().unwrap() {
-            "mse" => Loss::MeanSquaredError,
-            "categorical_crossentropy" => Loss::CategoricalCrossentropy,
-            other => panic!("loss {other}"),
-        };
+        let name = c["loss"].as_str().unwrap();
+        let loss = Loss::from_keras_name(name).unwrap_or_else(|| panic!("loss {name}"));
         let frozen: Vec<u64> = c["frozen_layers"]
             .as_array()
             .unwrap()

@@ -192,17 +192,21 @@ fn loss_gradients_match_finite_differences() {
     for (r, row) in t.chunks_mut(last).enumerate() {
         row[(r * 3) % last] = 1.0;
     }
-    for loss in [Loss::MeanSquaredError, Loss::CategoricalCrossentropy] {
+    for loss in [Loss::mean_squared_error(), Loss::categorical_crossentropy()] {
         let mut g = vec![0.0f32; p.len()];
-        loss.value_and_grad(&p, &t, &mut g, last).unwrap();
+        loss.value_and_grad(&p, &t, None, &mut g, last).unwrap();
         let h = 1e-3;
         for i in 0..p.len() {
             let mut q = p.clone();
             let mut scratch = vec![0.0f32; p.len()];
             q[i] = p[i] + h;
-            let up = loss.value_and_grad(&q, &t, &mut scratch, last).unwrap();
+            let up = loss
+                .value_and_grad(&q, &t, None, &mut scratch, last)
+                .unwrap();
             q[i] = p[i] - h;
-            let down = loss.value_and_grad(&q, &t, &mut scratch, last).unwrap();
+            let down = loss
+                .value_and_grad(&q, &t, None, &mut scratch, last)
+                .unwrap();
             check(&format!("{loss:?} dp[{i}]"), g[i], (up - down) / (2.0 * h));
         }
     }

@@ -11,7 +11,7 @@ fn config(optimizer: Optimizer, trainable: Trainable, batch_size: usize) -> Trai
     TrainConfig {
         batch_size,
         optimizer,
-        loss: Loss::CategoricalCrossentropy,
+        loss: Loss::categorical_crossentropy(),
         trainable,
     }
 }
@@ -29,7 +29,7 @@ fn digits_figures_match_a_hand_count() {
     // Training, Adam, batch 16, all layers: 2410 params -> 9640 B, aligned to 9648.
     let p = MemoryPlan::training(
         &g,
-        &config(Optimizer::Adam(Adam::default()), Trainable::All, 16),
+        &config(Optimizer::adam(Adam::default()), Trainable::All, 16),
     )
     .unwrap();
     assert_eq!(p.params_bytes, 9648);
@@ -41,7 +41,7 @@ fn digits_figures_match_a_hand_count() {
     // Only the head trains, plain SGD: 330 params, no optimizer state.
     let head = MemoryPlan::training(
         &g,
-        &config(Optimizer::Sgd(Sgd::default()), Trainable::LastK(1), 16),
+        &config(Optimizer::sgd(Sgd::default()), Trainable::LastK(1), 16),
     )
     .unwrap();
     assert_eq!(head.params_bytes, 1328);
@@ -70,13 +70,13 @@ fn needed_bytes_are_exact_for_every_model() {
                 );
             }
             for opt in [
-                Optimizer::Sgd(Sgd::default()),
-                Optimizer::Sgd(Sgd {
+                Optimizer::sgd(Sgd::default()),
+                Optimizer::sgd(Sgd {
                     momentum: 0.9,
                     ..Sgd::default()
                 }),
-                Optimizer::Adam(Adam::default()),
-                Optimizer::Adam(Adam {
+                Optimizer::adam(Adam::default()),
+                Optimizer::adam(Adam {
                     amsgrad: true,
                     ..Adam::default()
                 }),
@@ -133,7 +133,7 @@ fn api_misuse_is_an_error_not_a_panic() {
     );
     assert_eq!(m.predict(&[], &mut []), Ok(0));
 
-    let cfg = config(Optimizer::Sgd(Sgd::default()), Trainable::All, 2);
+    let cfg = config(Optimizer::sgd(Sgd::default()), Trainable::All, 2);
     let mut arena = AlignedBytes::zeroed(Sequential::<f32>::training_bytes(blob, &cfg).unwrap());
     let mut t = Sequential::<f32>::for_training(blob, arena.as_mut_slice(), cfg).unwrap();
     assert_eq!(
@@ -147,7 +147,7 @@ fn api_misuse_is_an_error_not_a_panic() {
     assert_eq!(
         Sequential::<f32>::training_bytes(
             blob,
-            &config(Optimizer::Sgd(Sgd::default()), Trainable::Mask(0), 2)
+            &config(Optimizer::sgd(Sgd::default()), Trainable::Mask(0), 2)
         ),
         Err(Error::InvalidConfig(
             "no layer with parameters is trainable"
@@ -170,7 +170,7 @@ fn predicting_in_training_layout_matches_inference() {
     let mut m = Sequential::<f32>::new(blob, arena.as_mut_slice(), 2).unwrap();
     let mut y1 = vec![0.0f32; 50];
     m.predict(&x, &mut y1).unwrap();
-    let cfg = config(Optimizer::Sgd(Sgd::default()), Trainable::All, 4);
+    let cfg = config(Optimizer::sgd(Sgd::default()), Trainable::All, 4);
     let mut arena = AlignedBytes::zeroed(Sequential::<f32>::training_bytes(blob, &cfg).unwrap());
     let mut t = Sequential::<f32>::for_training(blob, arena.as_mut_slice(), cfg).unwrap();
     let mut y2 = vec![0.0f32; 50];
@@ -193,7 +193,7 @@ fn inference_reads_weights_in_place_and_training_copies_only_trainable() {
     }
     // Only the last layer trains: its parameters are copies in the arena, the others are
     // still the blob's bytes.
-    let cfg = config(Optimizer::Sgd(Sgd::default()), Trainable::LastK(1), 2);
+    let cfg = config(Optimizer::sgd(Sgd::default()), Trainable::LastK(1), 2);
     let mut arena = AlignedBytes::zeroed(Sequential::<f32>::training_bytes(blob, &cfg).unwrap());
     let t = Sequential::<f32>::for_training(blob, arena.as_mut_slice(), cfg).unwrap();
     assert!(in_blob(t.param(0, 0).unwrap()));

@@ -5,6 +5,7 @@ use heapless::Vec;
 use super::{Graph, MemoryPlan, TrainConfig, DEFAULT_MAX_LAYERS};
 use crate::arena::{split_pair, typed};
 use crate::layers::{Context, MAX_PARAMS};
+use crate::optimizer::ScalarState;
 use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut};
 
 /// Training state: the arena regions only a training model has.
@@ -15,6 +16,8 @@ struct Training<'a, T> {
     grads: &'a mut [T],
     state: &'a mut [T],
     iterations: u64,
+    /// The optimizer's non-per-parameter state (Nadam's `u_product`).
+    optimizer_scalars: ScalarState,
 }
 
 /// A Keras `Sequential` model loaded from a blob: `predict`, and `train_on_batch` when
@@ -97,6 +100,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
                 grads,
                 state,
                 iterations: 0,
+                optimizer_scalars: ScalarState::new(),
             }),
         })
     }
@@ -178,8 +182,22 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
 
     /// One step of training on a batch (Keras's `model.train_on_batch(x, y)`): forward,
     /// loss, backward, optimizer update. Returns the loss of the batch computed before the
-    /// update, as Keras does. `x` and `y_true` hold up to `batch_size` samples.
+    /// update, as Keras does. `x` and `y_true` hold up to `batch_size` samples; `y_true`
+    /// has [`crate::Loss::y_true_len`] elements (one class index per sample for the sparse
+    /// cross-entropy).
     pub fn train_on_batch(&mut self, x: &[T], y_true: &[T]) -> Result<T> {
+        self.train_on_batch_weighted(x, y_true, None)
+    }
+
+    /// [`Sequential::train_on_batch`] with one weight per sample (Keras's
+    /// `model.train_on_batch(x, y, sample_weight=w)`): the per-sample losses are multiplied
+    /// by the weights before the loss's reduction.
+    pub fn train_on_batch_weighted(
+        &mut self,
+        x: &[T],
+        y_true: &[T],
+        sample_weight: Option<&[T]>,
+    ) -> Result<T> {
         let Some(cfg) = self.training.as_ref().map(|t| t.config) else {
             return Err(Error::NotTraining);
         };
@@ -198,11 +216,22 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
                 found: b,
             });
         }
-        if y_true.len() != b * out_len {
+        let y_len = cfg
+            .loss
+            .y_true_len(b * out_len, self.graph.output_shape().last());
+        if y_true.len() != y_len {
             return Err(Error::ShapeMismatch {
-                expected: b * out_len,
+                expected: y_len,
                 found: y_true.len(),
             });
+        }
+        if let Some(w) = sample_weight {
+            if w.len() != b {
+                return Err(Error::ShapeMismatch {
+                    expected: b,
+                    found: w.len(),
+                });
+            }
         }
         self.forward(x, b, &Context { training: true })?;
         let layers = self.graph.layers();
@@ -214,6 +243,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
         let loss = cfg.loss.value_and_grad(
             y_pred,
             y_true,
+            sample_weight,
             &mut dy[..b * out_len],
             self.graph.output_shape().last(),
         )?;
@@ -267,8 +297,20 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             )?;
             core::mem::swap(&mut dy, &mut dx);
         }
-        cfg.optimizer
-            .apply(t.iterations, t.params, t.grads, t.state)?;
+        // Parameter tensors (Keras variables) in arena order, for per-variable clipping.
+        let tensors = layers
+            .iter()
+            .zip(self.plan.param_offsets.iter())
+            .filter(|(_, off)| off.is_some())
+            .flat_map(|(l, _)| l.params.iter().map(|p| p.len()));
+        cfg.optimizer.apply(
+            t.iterations,
+            &mut t.optimizer_scalars,
+            t.params,
+            t.grads,
+            t.state,
+            tensors,
+        )?;
         t.iterations += 1;
         Ok(loss)
     }

@@ -4,10 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::Scalar;
 
-/// Adam: `keras.optimizers.Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+/// Adam. Keras: `keras.optimizers.Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999,
 /// epsilon=1e-7, amsgrad=False)`.
 ///
-/// Keras 3's update at step `t = iterations + 1`, with first and second moments `m`, `v`:
+/// Keras 3's update (`adam.py`) at step `t = iterations + 1`, with first and second
+/// moments `m`, `v` (slots 0 and 1) and, with `amsgrad`, their running maximum `v̂`
+/// (slot 2):
 /// ```text
 /// α = lr · √(1 − β₂ᵗ) / (1 − β₁ᵗ)
 /// m = m + (g − m) · (1 − β₁)
@@ -32,17 +34,20 @@ pub struct Adam {
 
 impl Default for Adam {
     fn default() -> Self {
-        Adam {
-            learning_rate: 0.001,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-7,
-            amsgrad: false,
-        }
+        Adam::DEFAULT
     }
 }
 
 impl Adam {
+    /// Keras's defaults, usable in `const` items.
+    pub const DEFAULT: Adam = Adam {
+        learning_rate: 0.001,
+        beta_1: 0.9,
+        beta_2: 0.999,
+        epsilon: 1e-7,
+        amsgrad: false,
+    };
+
     pub(super) fn slots(&self) -> usize {
         if self.amsgrad {
             3
@@ -51,19 +56,19 @@ impl Adam {
         }
     }
 
-    pub(super) fn apply<T: Scalar>(
+    pub(super) fn update<T: Scalar>(
         &self,
+        lr: f32,
         iteration: u64,
         params: &mut [T],
         grads: &[T],
         state: &mut [T],
     ) {
         let n = params.len();
-        let step = (iteration + 1) as f32;
+        let step = iteration.saturating_add(1) as f32;
         let b1_power = libm::powf(self.beta_1, step);
         let b2_power = libm::powf(self.beta_2, step);
-        let alpha =
-            T::from_f32(self.learning_rate * libm::sqrtf(1.0 - b2_power) / (1.0 - b1_power));
+        let alpha = T::from_f32(lr * libm::sqrtf(1.0 - b2_power) / (1.0 - b1_power));
         let one_minus_b1 = T::from_f32(1.0 - self.beta_1);
         let one_minus_b2 = T::from_f32(1.0 - self.beta_2);
         let eps = T::from_f32(self.epsilon);

@@ -9,11 +9,11 @@ use ember_nn::{Loss, Optimizer, Sgd, TrainConfig, Trainable};
 /// How the firmware trains.
 pub const TRAIN: TrainConfig = TrainConfig {
     batch_size: 16,
-    optimizer: Optimizer::Sgd(Sgd {
+    optimizer: Optimizer::sgd(Sgd {
         learning_rate: 0.05,
         momentum: 0.9,
         nesterov: false,
     }),
-    loss: Loss::CategoricalCrossentropy,
+    loss: Loss::categorical_crossentropy(),
     trainable: Trainable::All,
 };
