@@ -29,7 +29,9 @@ struct MemoryArgs {
     /// Batch size for the training arena figure.
     #[arg(long, default_value_t = 32)]
     train_batch: usize,
-    /// Optimizer for the training arena figure: sgd, sgd-momentum, adam, adam-amsgrad.
+    /// Optimizer for the training arena figure (its state size): sgd, sgd-momentum,
+    /// sgd-nesterov, adam, adam-amsgrad, adamw, adamw-amsgrad, adagrad, adadelta, rmsprop,
+    /// rmsprop-momentum, rmsprop-centered, rmsprop-centered-momentum, adamax, nadam.
     #[arg(long, default_value = "adam", value_parser = parse_optimizer)]
     optimizer: Optimizer,
     /// Which layers train: saved (Keras flags), all, last-K.
@@ -50,11 +52,12 @@ impl MemoryArgs {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Convert a Keras 3 `.keras` model (Sequential of Dense layers) into an Ember blob.
+    /// Convert a Keras model (`.keras`, or a legacy `.h5` from Keras 3 or tf.keras 2) into an
+    /// Ember blob.
     ///
     /// Example: ember convert model.keras -o model.emb --dtype f32
     Convert {
-        /// The `.keras` file.
+        /// The `.keras` or `.h5` file.
         model: PathBuf,
         /// Output blob.
         #[arg(short, long)]
@@ -69,7 +72,7 @@ enum Command {
     ///
     /// Example: ember inspect model.emb --train-batch 16 --optimizer sgd-momentum --json
     Inspect {
-        /// A blob (`.emb`) or a `.keras` file (converted in memory as f32).
+        /// A blob (`.emb`) or a Keras `.keras`/`.h5` file (converted in memory as f32).
         model: PathBuf,
         /// Print JSON instead of the table.
         #[arg(long)]
@@ -104,7 +107,10 @@ fn parse_dtype(s: &str) -> std::result::Result<DTypeChoice, String> {
 }
 
 fn load_blob(path: &Path) -> Result<blob_file::AlignedBytes> {
-    if path.extension().is_some_and(|e| e == "keras") {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("keras") || e.eq_ignore_ascii_case("h5"))
+    {
         convert(&keras::read_keras_file(path)?, DTypeChoice::F32)
     } else {
         blob_file::read(path)
