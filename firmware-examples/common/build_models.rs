@@ -6,15 +6,36 @@
 //! inputs, predictions and labels, a 3-step SGD-momentum training trajectory) so the
 //! firmware checks itself against Keras.
 
+use std::env;
 use std::fmt::Write as _;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ember_cli::build_support::{f32_array, write_model_module};
 use ember_cli::convert::{convert, DTypeChoice};
 use ember_cli::keras::read_keras_file;
 use ember_cli::tensor_file::read_npy;
 use ember_nn::TrainConfig;
+
+/// The whole build script of an example: makes the crate's `memory.x` visible to the
+/// linker (the usual cortex-m-rt pattern), then writes `digits.rs`, `digits_q16.rs` and
+/// `vectors.rs` into `OUT_DIR`. `train_config` is the path (relative to the crate) of the
+/// file defining the training configuration, for change tracking.
+pub fn run(train: &TrainConfig, train_config: &str, test_samples: usize) {
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR not set"));
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("manifest dir"));
+    fs::copy(manifest.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
+    println!("cargo:rustc-link-search={}", out.display());
+    for f in [
+        "memory.x",
+        "build.rs",
+        "../common/build_models.rs",
+        train_config,
+    ] {
+        println!("cargo:rerun-if-changed={f}");
+    }
+    generate(&manifest, &out, train, test_samples);
+}
 
 /// Writes `digits.rs`, `digits_q16.rs` and `vectors.rs` into `out`.
 pub fn generate(manifest: &Path, out: &Path, train: &TrainConfig, test_samples: usize) {

@@ -1,10 +1,6 @@
-//! Build script: makes `memory.x` visible to the linker (the usual cortex-m-rt pattern),
-//! then converts the bundled Keras model and embeds golden vectors
+//! Build script: links `memory.x`, converts the bundled Keras model into f32 and Q16.16
+//! blobs with exact arena sizes, and embeds Keras's golden vectors
 //! (`../common/build_models.rs`).
-
-use std::env;
-use std::fs;
-use std::path::PathBuf;
 
 #[path = "../common/build_models.rs"]
 mod build_models;
@@ -15,13 +11,9 @@ mod train_config;
 const TEST_SAMPLES: usize = 16;
 
 fn main() {
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR not set"));
-    fs::write(out.join("memory.x"), include_bytes!("memory.x")).expect("write memory.x");
-    println!("cargo:rustc-link-search={}", out.display());
-    println!("cargo:rerun-if-changed=memory.x");
-    println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=../qemu-cortex-m4/src/train_config.rs");
-    println!("cargo:rerun-if-changed=../common/build_models.rs");
-    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("manifest dir"));
-    build_models::generate(&manifest, &out, &train_config::TRAIN, TEST_SAMPLES);
+    build_models::run(
+        &train_config::TRAIN,
+        "../qemu-cortex-m4/src/train_config.rs",
+        TEST_SAMPLES,
+    );
 }
