@@ -1,13 +1,21 @@
 //! Models: a blob decoded into a layer list ([`Graph`]), its exact memory plan
-//! ([`MemoryPlan`]), and the runtime that predicts and trains ([`Sequential`]).
+//! ([`MemoryPlan`]), the runtime that predicts and trains ([`Sequential`]), and Keras's
+//! training loop: [`fit()`] / [`evaluate()`] over a [`Dataset`], with [`callbacks`].
 
+pub mod callbacks;
+mod dataset;
+mod fit;
 mod graph;
+mod logs;
 mod memory;
 pub mod planner;
 mod sequential;
 mod train;
 
+pub use dataset::{Dataset, SliceDataset};
+pub use fit::{evaluate, fit, FitBufferSizes, FitBuffers, FitOptions};
 pub use graph::{Graph, LayerEntry};
+pub use logs::{Logs, MAX_LOG_METRICS};
 pub use memory::MemoryPlan;
 pub use sequential::Sequential;
 pub use train::{TrainConfig, Trainable};

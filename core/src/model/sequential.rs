@@ -198,41 +198,8 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
         y_true: &[T],
         sample_weight: Option<&[T]>,
     ) -> Result<T> {
-        let Some(cfg) = self.training.as_ref().map(|t| t.config) else {
-            return Err(Error::NotTraining);
-        };
-        let in_len = self.graph.input_shape().len();
+        let (cfg, b) = self.check_batch(x, y_true, sample_weight)?;
         let out_len = self.graph.output_shape().len();
-        if x.is_empty() || x.len() % in_len != 0 {
-            return Err(Error::ShapeMismatch {
-                expected: in_len,
-                found: x.len(),
-            });
-        }
-        let b = x.len() / in_len;
-        if b > cfg.batch_size {
-            return Err(Error::BatchTooLarge {
-                max: cfg.batch_size,
-                found: b,
-            });
-        }
-        let y_len = cfg
-            .loss
-            .y_true_len(b * out_len, self.graph.output_shape().last());
-        if y_true.len() != y_len {
-            return Err(Error::ShapeMismatch {
-                expected: y_len,
-                found: y_true.len(),
-            });
-        }
-        if let Some(w) = sample_weight {
-            if w.len() != b {
-                return Err(Error::ShapeMismatch {
-                    expected: b,
-                    found: w.len(),
-                });
-            }
-        }
         self.forward(x, b, &Context { training: true })?;
         let layers = self.graph.layers();
         let n = layers.len();
@@ -369,6 +336,155 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
     /// Output shape (no batch).
     pub fn output_shape(&self) -> Shape {
         self.graph.output_shape()
+    }
+
+    /// The training configuration, `None` for a model loaded with [`Sequential::new`].
+    pub fn train_config(&self) -> Option<&TrainConfig> {
+        self.training.as_ref().map(|t| &t.config)
+    }
+
+    /// Every trainable parameter, concatenated in Keras order (the arena copy the
+    /// optimizer updates; empty for an inference model). Keras: the trainable part of
+    /// `model.get_weights()`.
+    pub fn trainable_params(&self) -> &[T] {
+        self.training.as_ref().map_or(&[], |t| &*t.params)
+    }
+
+    /// Overwrites every trainable parameter from `src` (as long as
+    /// [`Sequential::trainable_params`]); optimizer state and iterations are kept, as Keras's
+    /// `model.set_weights` keeps them. [`Error::ShapeMismatch`] on a wrong length.
+    pub fn set_trainable_params(&mut self, src: &[T]) -> Result<()> {
+        let Some(t) = self.training.as_mut() else {
+            return Err(Error::NotTraining);
+        };
+        if src.len() != t.params.len() {
+            return Err(Error::ShapeMismatch {
+                expected: t.params.len(),
+                found: src.len(),
+            });
+        }
+        t.params.copy_from_slice(src);
+        Ok(())
+    }
+
+    /// The learning rate of the next update (Keras: `float(model.optimizer.learning_rate)`),
+    /// `None` for an inference model.
+    pub fn learning_rate(&self) -> Option<f32> {
+        self.training
+            .as_ref()
+            .map(|t| t.config.optimizer.learning_rate(t.iterations))
+    }
+
+    /// Sets the optimizer's constant learning rate for the following updates (Keras:
+    /// `model.optimizer.learning_rate = lr`, what `ReduceLROnPlateau` and
+    /// `LearningRateScheduler` do). Like Keras, this fails
+    /// ([`Error::InvalidConfig`]) when the optimizer uses a learning-rate schedule, and
+    /// for a non-finite or negative `lr`.
+    pub fn set_learning_rate(&mut self, lr: f32) -> Result<()> {
+        let Some(t) = self.training.as_mut() else {
+            return Err(Error::NotTraining);
+        };
+        if t.config.optimizer.schedule.is_some() {
+            return Err(Error::InvalidConfig(
+                "the learning rate of an optimizer with a schedule cannot be set",
+            ));
+        }
+        if !lr.is_finite() || lr < 0.0 {
+            return Err(Error::InvalidConfig(
+                "learning rate must be finite and >= 0",
+            ));
+        }
+        t.config.optimizer.algorithm =
+            super::fit::with_learning_rate(t.config.optimizer.algorithm, lr);
+        Ok(())
+    }
+
+    /// The loss of a batch without training it (Keras's `model.test_on_batch(x, y)`):
+    /// forward in inference mode, then the compiled loss. Shapes as for
+    /// [`Sequential::train_on_batch`]; parameters, optimizer state and iterations are not
+    /// touched.
+    pub fn test_on_batch(&mut self, x: &[T], y_true: &[T]) -> Result<T> {
+        self.test_on_batch_weighted(x, y_true, None)
+    }
+
+    /// [`Sequential::test_on_batch`] with one weight per sample (Keras:
+    /// `model.test_on_batch(x, y, sample_weight=w)`).
+    pub fn test_on_batch_weighted(
+        &mut self,
+        x: &[T],
+        y_true: &[T],
+        sample_weight: Option<&[T]>,
+    ) -> Result<T> {
+        let (cfg, b) = self.check_batch(x, y_true, sample_weight)?;
+        let out_len = self.graph.output_shape().len();
+        let last = self.graph.output_shape().last();
+        self.forward(x, b, &Context { training: false })?;
+        let n = self.graph.layers().len();
+        let out_off = self.plan.act_offsets[n - 1].unwrap_or(0);
+        let y_pred = &self.activations[out_off..out_off + b * out_len];
+        let grad = self
+            .gbufs
+            .get_mut(..b * out_len)
+            .ok_or(Error::NotTraining)?;
+        cfg.loss
+            .value_and_grad(y_pred, y_true, sample_weight, grad, last)
+    }
+
+    /// Checks a training or test batch against the training configuration: returns the
+    /// configuration and the number of samples.
+    fn check_batch(
+        &self,
+        x: &[T],
+        y_true: &[T],
+        sample_weight: Option<&[T]>,
+    ) -> Result<(TrainConfig, usize)> {
+        let Some(cfg) = self.training.as_ref().map(|t| t.config) else {
+            return Err(Error::NotTraining);
+        };
+        let in_len = self.graph.input_shape().len();
+        let out_len = self.graph.output_shape().len();
+        if x.is_empty() || x.len() % in_len != 0 {
+            return Err(Error::ShapeMismatch {
+                expected: in_len,
+                found: x.len(),
+            });
+        }
+        let b = x.len() / in_len;
+        if b > cfg.batch_size {
+            return Err(Error::BatchTooLarge {
+                max: cfg.batch_size,
+                found: b,
+            });
+        }
+        let y_len = cfg
+            .loss
+            .y_true_len(b * out_len, self.graph.output_shape().last());
+        if y_true.len() != y_len {
+            return Err(Error::ShapeMismatch {
+                expected: y_len,
+                found: y_true.len(),
+            });
+        }
+        if let Some(w) = sample_weight {
+            if w.len() != b {
+                return Err(Error::ShapeMismatch {
+                    expected: b,
+                    found: w.len(),
+                });
+            }
+        }
+        Ok((cfg, b))
+    }
+
+    /// The model's output for the last `b` samples run by [`Sequential::train_on_batch`]
+    /// or [`Sequential::test_on_batch`] (computed before the update, what Keras's
+    /// metrics see), `None` for an inference model or a `b` larger than the batch.
+    pub fn last_output(&self, b: usize) -> Option<&[T]> {
+        self.training.as_ref()?;
+        let n = self.graph.layers().len();
+        let off = self.plan.act_offsets[n - 1]?;
+        self.activations
+            .get(off..off + b.checked_mul(self.graph.output_shape().len())?)
     }
 }
 
