@@ -4,9 +4,14 @@
 //! checking every config option: an option Ember does not implement is refused by name
 //! ([`Error::UnsupportedOption`]), never approximated. Later issues add classes by adding
 //! an arm to [`layer_config`].
+//!
+//! [`layer_configs`] is the full mapping: it may lower one Keras layer to several Ember
+//! layers (`Dense(activation="gelu")` → `Dense(linear)` + `Activation(gelu)`).
 
 use ember_nn::blob::{encoded_len, write, LayerSpec};
-use ember_nn::layers::{Dense, LayerConfig};
+use ember_nn::layers::{
+    ActivationLayer, Dense, LayerConfig, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU,
+};
 use ember_nn::{Activation, Scalar, Shape, Q16_16};
 use serde_json::Value;
 
@@ -25,30 +30,67 @@ pub enum DTypeChoice {
 }
 
 /// Layer classes the converter accepts (for error messages).
-pub const SUPPORTED_CLASSES: &str = "Dense";
+pub const SUPPORTED_CLASSES: &str =
+    "Dense, Activation, ReLU, LeakyReLU, ELU, PReLU, Softmax, ThresholdedReLU";
+
+/// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
+struct Lowered<'k> {
+    name: String,
+    config: LayerConfig,
+    keras: &'k KerasLayer,
+    /// Whether this Ember layer takes the Keras layer's weights (only the first does).
+    weights: bool,
+}
+
+impl Lowered<'_> {
+    fn weights(&self) -> &[crate::keras::KerasWeight] {
+        if self.weights {
+            &self.keras.weights
+        } else {
+            &[]
+        }
+    }
+}
 
 /// Converts a Keras model read by [`crate::keras`] into blob bytes (16-byte aligned).
+///
+/// A Keras layer usually becomes one Ember layer. `Dense` with an activation whose
+/// backward pass needs its input (`silu`/`swish`, `gelu`, … see
+/// [`Activation::needs_input`]) becomes two:
+/// `Dense(activation=linear)` named like the Keras layer, then an `Activation` layer
+/// named `<name>/activation` (see [`layer_configs`]); layer indices after it shift by one.
 pub fn convert(model: &KerasModel, dtype: DTypeChoice) -> Result<AlignedBytes> {
     let input = input_shape(model)?;
-    let configs = model
-        .layers
-        .iter()
-        .map(layer_config)
-        .collect::<Result<Vec<_>>>()?;
+    let mut lowered = Vec::new();
+    for l in &model.layers {
+        for (i, config) in layer_configs(l)?.into_iter().enumerate() {
+            lowered.push(Lowered {
+                name: if i == 0 {
+                    l.name.clone()
+                } else {
+                    format!("{}/activation", l.name)
+                },
+                config,
+                keras: l,
+                weights: i == 0,
+            });
+        }
+    }
     // Check weight shapes against what each layer expects, with Keras-level messages.
     let mut shape = input;
-    for (l, c) in model.layers.iter().zip(&configs) {
+    for lw in &lowered {
+        let (l, c) = (lw.keras, &lw.config);
         let expected = c.param_shapes(shape)?;
-        if expected.len() != l.weights.len() {
+        if expected.len() != lw.weights().len() {
             return Err(Error::Config(format!(
                 "layer `{}` ({}): {} weight tensors in the file, {} expected",
                 l.name,
                 l.class_name,
-                l.weights.len(),
+                lw.weights().len(),
                 expected.len()
             )));
         }
-        for (i, (w, e)) in l.weights.iter().zip(expected.iter()).enumerate() {
+        for (i, (w, e)) in lw.weights().iter().zip(expected.iter()).enumerate() {
             let e: Vec<usize> = e.dims().iter().map(|&d| d as usize).collect();
             if w.shape != e {
                 return Err(Error::WeightShape {
@@ -63,25 +105,23 @@ pub fn convert(model: &KerasModel, dtype: DTypeChoice) -> Result<AlignedBytes> {
     }
     match dtype {
         DTypeChoice::F32 => {
-            let params: Vec<Vec<Vec<f32>>> = model
-                .layers
+            let params: Vec<Vec<Vec<f32>>> = lowered
                 .iter()
-                .map(|l| l.weights.iter().map(|w| w.data.clone()).collect())
+                .map(|l| l.weights().iter().map(|w| w.data.clone()).collect())
                 .collect();
-            encode::<f32>(model, input, &configs, &params)
+            encode::<f32>(model, input, &lowered, &params)
         }
         DTypeChoice::Fixed => {
-            let params: Vec<Vec<Vec<Q16_16>>> = model
-                .layers
+            let params: Vec<Vec<Vec<Q16_16>>> = lowered
                 .iter()
                 .map(|l| {
-                    l.weights
+                    l.weights()
                         .iter()
                         .map(|w| w.data.iter().map(|&v| Q16_16::from_f32(v)).collect())
                         .collect()
                 })
                 .collect();
-            encode::<Q16_16>(model, input, &configs, &params)
+            encode::<Q16_16>(model, input, &lowered, &params)
         }
     }
 }
@@ -89,22 +129,20 @@ pub fn convert(model: &KerasModel, dtype: DTypeChoice) -> Result<AlignedBytes> {
 fn encode<T: Scalar>(
     model: &KerasModel,
     input: Shape,
-    configs: &[LayerConfig],
+    lowered: &[Lowered<'_>],
     params: &[Vec<Vec<T>>],
 ) -> Result<AlignedBytes> {
     let refs: Vec<Vec<&[T]>> = params
         .iter()
         .map(|l| l.iter().map(|p| p.as_slice()).collect())
         .collect();
-    let specs: Vec<LayerSpec<'_, T>> = model
-        .layers
+    let specs: Vec<LayerSpec<'_, T>> = lowered
         .iter()
-        .zip(configs)
         .zip(&refs)
-        .map(|((l, c), p)| LayerSpec {
+        .map(|(l, p)| LayerSpec {
             name: &l.name,
-            trainable: l.trainable,
-            config: *c,
+            trainable: l.keras.trainable,
+            config: l.config,
             params: p,
         })
         .collect();
@@ -136,15 +174,49 @@ fn input_shape(model: &KerasModel) -> Result<Shape> {
 }
 
 /// Maps one Keras layer to its Ember configuration, refusing unsupported options.
+///
+/// For a `Dense` whose activation [`Activation::needs_input`] this is the layer's
+/// `Dense(linear)` part; [`layer_configs`] gives the whole lowering.
 pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
-    match l.class_name.as_str() {
-        "Dense" => dense(l).map(LayerConfig::Dense),
-        _ => Err(Error::UnsupportedLayer {
-            layer: l.name.clone(),
-            class: l.class_name.clone(),
-            supported: SUPPORTED_CLASSES.into(),
-        }),
+    Ok(match l.class_name.as_str() {
+        "Dense" => {
+            let mut d = dense(l)?;
+            if d.activation.needs_input() {
+                d.activation = Activation::Linear;
+            }
+            LayerConfig::Dense(d)
+        }
+        "Activation" => LayerConfig::Activation(activation_layer(l)?),
+        "ReLU" => LayerConfig::ReLU(relu(l)?),
+        "LeakyReLU" => LayerConfig::LeakyReLU(leaky_relu(l)?),
+        "ELU" => LayerConfig::ELU(elu(l)?),
+        "ThresholdedReLU" => LayerConfig::ThresholdedReLU(thresholded_relu(l)?),
+        "Softmax" => LayerConfig::Softmax(softmax(l)?),
+        "PReLU" => LayerConfig::PReLU(prelu(l)?),
+        _ => {
+            return Err(Error::UnsupportedLayer {
+                layer: l.name.clone(),
+                class: l.class_name.clone(),
+                supported: SUPPORTED_CLASSES.into(),
+            })
+        }
+    })
+}
+
+/// Maps one Keras layer to the Ember layers that compute it, in order; the first takes
+/// the Keras layer's weights. `Dense(activation=a)` with `a.needs_input()` (`silu`,
+/// `gelu`, …) gives `[Dense(linear), Activation(a)]`, since a fused activation's backward
+/// pass sees only the layer's output; every other layer gives one config.
+pub fn layer_configs(l: &KerasLayer) -> Result<Vec<LayerConfig>> {
+    let first = layer_config(l)?;
+    let mut out = vec![first];
+    if l.class_name == "Dense" {
+        let a = dense(l)?.activation;
+        if a.needs_input() {
+            out.push(LayerConfig::Activation(ActivationLayer { activation: a }));
+        }
     }
+    Ok(out)
 }
 
 fn unsupported(l: &KerasLayer, option: &str, value: &Value, supported: &str) -> Error {
@@ -212,13 +284,7 @@ fn dense(l: &KerasLayer) -> Result<Dense> {
         .filter(|&u| u > 0 && u <= u32::MAX as u64)
         .ok_or_else(|| unsupported(l, "units", units_v, "a positive integer"))?
         as u32;
-    let act_v = c.get("activation").unwrap_or(&Value::Null);
-    let activation = match act_v {
-        Value::Null => Activation::Linear,
-        Value::String(s) => Activation::from_keras_name(s)
-            .ok_or_else(|| unsupported(l, "activation", act_v, ACTIVATIONS))?,
-        _ => return Err(unsupported(l, "activation", act_v, ACTIVATIONS)),
-    };
+    let activation = activation_option(l)?;
     let use_bias = match c.get("use_bias") {
         None => true,
         Some(Value::Bool(b)) => *b,
@@ -231,4 +297,117 @@ fn dense(l: &KerasLayer) -> Result<Dense> {
     })
 }
 
-const ACTIVATIONS: &str = "\"linear\", \"relu\", \"sigmoid\", \"tanh\", \"softmax\"";
+const ACTIVATIONS: &str = "\"linear\", \"relu\", \"sigmoid\", \"tanh\", \"softmax\", \
+\"hard_sigmoid\", \"softplus\", \"softsign\", \"elu\", \"selu\", \"exponential\", \
+\"silu\" (\"swish\"), \"gelu\", \"relu6\", \"leaky_relu\", \"hard_silu\" (\"hard_swish\"), \
+\"hard_tanh\", \"tanh_shrink\", \"mish\", \"celu\", \"log_sigmoid\", \"soft_shrink\", \
+\"hard_shrink\", \"sparse_plus\", \"sparse_sigmoid\", \"squareplus\", \"log_softmax\"";
+
+/// The layer's `activation` option: null (linear), a Keras name, or Keras's serialized
+/// form of a built-in function (`{"module": "keras.activations", "config": name}`).
+fn activation_option(l: &KerasLayer) -> Result<Activation> {
+    let v = l.config.get("activation").unwrap_or(&Value::Null);
+    let name = match v {
+        Value::Null => return Ok(Activation::Linear),
+        Value::String(s) => Some(s.as_str()),
+        Value::Object(o)
+            if o.get("module").and_then(Value::as_str) == Some("keras.activations") =>
+        {
+            o.get("config").and_then(Value::as_str)
+        }
+        _ => None,
+    };
+    name.and_then(Activation::from_keras_name)
+        .ok_or_else(|| unsupported(l, "activation", v, ACTIVATIONS))
+}
+
+/// A float option: its value, or `default` when absent.
+fn float_option(l: &KerasLayer, key: &str, default: f32) -> Result<f32> {
+    match l.config.get(key) {
+        None => Ok(default),
+        Some(v) => v
+            .as_f64()
+            .map(|f| f as f32)
+            .filter(|f| f.is_finite())
+            .ok_or_else(|| unsupported(l, key, v, "a finite number")),
+    }
+}
+
+fn activation_layer(l: &KerasLayer) -> Result<ActivationLayer> {
+    require_float32(l)?;
+    if l.config.get("activation").is_none_or(Value::is_null) {
+        return Err(unsupported(l, "activation", &Value::Null, ACTIVATIONS));
+    }
+    Ok(ActivationLayer {
+        activation: activation_option(l)?,
+    })
+}
+
+fn relu(l: &KerasLayer) -> Result<ReLU> {
+    require_float32(l)?;
+    let max_value = match l.config.get("max_value") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(float_option(l, "max_value", 0.0)?),
+    };
+    Ok(ReLU {
+        max_value,
+        negative_slope: float_option(l, "negative_slope", 0.0)?,
+        threshold: float_option(l, "threshold", 0.0)?,
+    })
+}
+
+fn leaky_relu(l: &KerasLayer) -> Result<LeakyReLU> {
+    require_float32(l)?;
+    // Keras 3 saves `negative_slope`; tf.keras 2 saved `alpha` (same meaning).
+    let key = if l.config.get("negative_slope").is_some() {
+        "negative_slope"
+    } else {
+        "alpha"
+    };
+    Ok(LeakyReLU {
+        negative_slope: float_option(l, key, LeakyReLU::default().negative_slope)?,
+    })
+}
+
+fn elu(l: &KerasLayer) -> Result<ELU> {
+    require_float32(l)?;
+    Ok(ELU {
+        alpha: float_option(l, "alpha", 1.0)?,
+    })
+}
+
+fn thresholded_relu(l: &KerasLayer) -> Result<ThresholdedReLU> {
+    require_float32(l)?;
+    Ok(ThresholdedReLU {
+        theta: float_option(l, "theta", 1.0)?,
+    })
+}
+
+fn softmax(l: &KerasLayer) -> Result<Softmax> {
+    require_float32(l)?;
+    let v = l.config.get("axis").unwrap_or(&Value::Null);
+    let axis = match v {
+        Value::Null => Some(-1),
+        Value::Array(a) if a.len() == 1 => a[0].as_i64(),
+        _ => v.as_i64(),
+    };
+    let axis = axis
+        .and_then(|a| i32::try_from(a).ok())
+        .ok_or_else(|| unsupported(l, "axis", v, "one integer axis"))?;
+    Ok(Softmax { axis })
+}
+
+fn prelu(l: &KerasLayer) -> Result<PReLU> {
+    require_float32(l)?;
+    require_null(l, &["alpha_regularizer", "alpha_constraint"])?;
+    let v = l.config.get("shared_axes").unwrap_or(&Value::Null);
+    let axes: Option<Vec<i64>> = match v {
+        Value::Null => Some(Vec::new()),
+        Value::Array(a) => a.iter().map(Value::as_i64).collect(),
+        _ => v.as_i64().map(|a| vec![a]),
+    };
+    let shared_axes = axes
+        .and_then(|a| PReLU::shared_axes_mask(&a))
+        .ok_or_else(|| unsupported(l, "shared_axes", v, "null or axes in 1..=5"))?;
+    Ok(PReLU { shared_axes })
+}

@@ -13,6 +13,10 @@ use crate::{Activation, Error, Result, Scalar, Shape, TensorView, TensorViewMut}
 /// Parameters, in Keras's order: `kernel` of shape `(in, units)` (row-major, as Keras
 /// stores it) and, if `use_bias`, `bias` of shape `(units,)`.
 ///
+/// An activation that [`Activation::needs_input`] (`silu`, `gelu`) is refused with
+/// [`Error::InvalidConfig`]: the converter lowers `Dense(activation="gelu")` to
+/// `Dense(linear)` followed by an [`super::ActivationLayer`].
+///
 /// ```
 /// use ember_nn::layers::{Context, Dense, Layer};
 /// use ember_nn::{Activation, Shape, TensorView, TensorViewMut};
@@ -45,6 +49,13 @@ impl Dense {
     fn dims(&self, input: Shape) -> Result<(usize, usize)> {
         if self.units == 0 {
             return Err(Error::InvalidConfig("Dense.units must be positive"));
+        }
+        if self.activation.needs_input() {
+            // The fused activation's backward would need the pre-activation, which Dense
+            // does not keep: use Dense(linear) + an Activation layer instead.
+            return Err(Error::InvalidConfig(
+                "Dense.activation needs its input to train (silu, gelu): use a separate Activation layer",
+            ));
         }
         if input.rank() == 0 {
             return Err(Error::InvalidShape);
@@ -137,7 +148,7 @@ impl Layer for Dense {
         check(rows * n_out, y.shape().len())?;
         check(rows * n_out, dy.len())?;
         // dy := ∂L/∂z (pre-activation), in place.
-        self.activation.backward(y.data(), dy, n_out);
+        self.activation.backward(&[], y.data(), dy, n_out)?;
         if let Some(dp) = dparams {
             let n_w = n_in * n_out;
             check(n_w + if self.use_bias { n_out } else { 0 }, dp.len())?;

@@ -7,8 +7,10 @@
 //! read-only and trainable weights, and keeps dispatch static: [`LayerConfig`] is an enum
 //! matched once per layer call, never a trait object.
 
+mod activations;
 mod dense;
 
+pub use activations::{ActivationLayer, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU};
 pub use dense::Dense;
 
 use heapless::Vec;
@@ -77,6 +79,20 @@ pub trait Layer {
 pub enum LayerConfig {
     /// [`Dense`] (variant 0).
     Dense(Dense),
+    /// [`ActivationLayer`], Keras's `Activation` (variant 1).
+    Activation(ActivationLayer),
+    /// [`ReLU`] (variant 2).
+    ReLU(ReLU),
+    /// [`LeakyReLU`] (variant 3).
+    LeakyReLU(LeakyReLU),
+    /// [`ELU`] (variant 4).
+    ELU(ELU),
+    /// [`ThresholdedReLU`] (variant 5).
+    ThresholdedReLU(ThresholdedReLU),
+    /// [`Softmax`] (variant 6).
+    Softmax(Softmax),
+    /// [`PReLU`] (variant 7).
+    PReLU(PReLU),
 }
 
 impl LayerConfig {
@@ -84,6 +100,13 @@ impl LayerConfig {
     pub fn keras_class(&self) -> &'static str {
         match self {
             LayerConfig::Dense(_) => Dense::KERAS_CLASS,
+            LayerConfig::Activation(_) => ActivationLayer::KERAS_CLASS,
+            LayerConfig::ReLU(_) => ReLU::KERAS_CLASS,
+            LayerConfig::LeakyReLU(_) => LeakyReLU::KERAS_CLASS,
+            LayerConfig::ELU(_) => ELU::KERAS_CLASS,
+            LayerConfig::ThresholdedReLU(_) => ThresholdedReLU::KERAS_CLASS,
+            LayerConfig::Softmax(_) => Softmax::KERAS_CLASS,
+            LayerConfig::PReLU(_) => PReLU::KERAS_CLASS,
         }
     }
 
@@ -91,6 +114,13 @@ impl LayerConfig {
     pub fn output_shape(&self, input: Shape) -> Result<Shape> {
         match self {
             LayerConfig::Dense(l) => l.output_shape(input),
+            LayerConfig::Activation(l) => l.output_shape(input),
+            LayerConfig::ReLU(l) => l.output_shape(input),
+            LayerConfig::LeakyReLU(l) => l.output_shape(input),
+            LayerConfig::ELU(l) => l.output_shape(input),
+            LayerConfig::ThresholdedReLU(l) => l.output_shape(input),
+            LayerConfig::Softmax(l) => l.output_shape(input),
+            LayerConfig::PReLU(l) => l.output_shape(input),
         }
     }
 
@@ -98,6 +128,13 @@ impl LayerConfig {
     pub fn param_shapes(&self, input: Shape) -> Result<ParamShapes> {
         match self {
             LayerConfig::Dense(l) => l.param_shapes(input),
+            LayerConfig::Activation(l) => l.param_shapes(input),
+            LayerConfig::ReLU(l) => l.param_shapes(input),
+            LayerConfig::LeakyReLU(l) => l.param_shapes(input),
+            LayerConfig::ELU(l) => l.param_shapes(input),
+            LayerConfig::ThresholdedReLU(l) => l.param_shapes(input),
+            LayerConfig::Softmax(l) => l.param_shapes(input),
+            LayerConfig::PReLU(l) => l.param_shapes(input),
         }
     }
 
@@ -105,6 +142,13 @@ impl LayerConfig {
     pub fn macs(&self, input: Shape) -> usize {
         match self {
             LayerConfig::Dense(l) => l.macs(input),
+            LayerConfig::Activation(l) => l.macs(input),
+            LayerConfig::ReLU(l) => l.macs(input),
+            LayerConfig::LeakyReLU(l) => l.macs(input),
+            LayerConfig::ELU(l) => l.macs(input),
+            LayerConfig::ThresholdedReLU(l) => l.macs(input),
+            LayerConfig::Softmax(l) => l.macs(input),
+            LayerConfig::PReLU(l) => l.macs(input),
         }
     }
 
@@ -118,6 +162,13 @@ impl LayerConfig {
     ) -> Result<()> {
         match self {
             LayerConfig::Dense(l) => l.forward(params, x, y, ctx),
+            LayerConfig::Activation(l) => l.forward(params, x, y, ctx),
+            LayerConfig::ReLU(l) => l.forward(params, x, y, ctx),
+            LayerConfig::LeakyReLU(l) => l.forward(params, x, y, ctx),
+            LayerConfig::ELU(l) => l.forward(params, x, y, ctx),
+            LayerConfig::ThresholdedReLU(l) => l.forward(params, x, y, ctx),
+            LayerConfig::Softmax(l) => l.forward(params, x, y, ctx),
+            LayerConfig::PReLU(l) => l.forward(params, x, y, ctx),
         }
     }
 
@@ -133,6 +184,13 @@ impl LayerConfig {
     ) -> Result<()> {
         match self {
             LayerConfig::Dense(l) => l.backward(params, x, y, dy, dx, dparams),
+            LayerConfig::Activation(l) => l.backward(params, x, y, dy, dx, dparams),
+            LayerConfig::ReLU(l) => l.backward(params, x, y, dy, dx, dparams),
+            LayerConfig::LeakyReLU(l) => l.backward(params, x, y, dy, dx, dparams),
+            LayerConfig::ELU(l) => l.backward(params, x, y, dy, dx, dparams),
+            LayerConfig::ThresholdedReLU(l) => l.backward(params, x, y, dy, dx, dparams),
+            LayerConfig::Softmax(l) => l.backward(params, x, y, dy, dx, dparams),
+            LayerConfig::PReLU(l) => l.backward(params, x, y, dy, dx, dparams),
         }
     }
 }
