@@ -8,6 +8,7 @@
 //! - [`convert`]: map Keras layers to Ember layers and write a blob.
 //! - [`summary`]: `ember inspect`.
 //! - [`predict`]: `ember predict`.
+//! - [`train`]: `ember train` (with [`history`] and [`plot`] for its CSV and PNG).
 //! - [`build_support`]: generate a Rust module with the blob and exact arena sizes for a
 //!   firmware `build.rs`.
 
@@ -15,10 +16,13 @@ pub mod blob_file;
 pub mod build_support;
 pub mod convert;
 pub mod error;
+pub mod history;
 pub mod keras;
+pub mod plot;
 pub mod predict;
 pub mod summary;
 pub mod tensor_file;
+pub mod train;
 pub mod train_spec;
 
 pub use error::{Error, Result};
