@@ -18,10 +18,12 @@ pub mod convert;
 pub mod error;
 pub mod history;
 pub mod keras;
+#[cfg(feature = "cli")]
 pub mod plot;
 pub mod predict;
 pub mod summary;
 pub mod tensor_file;
+#[cfg(feature = "cli")]
 pub mod train;
 pub mod train_spec;
 
