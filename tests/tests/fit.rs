@@ -423,12 +423,14 @@ fn fit_does_not_allocate() {
         let mut cbs = (
             &mut history,
             (
-                EarlyStopping::new("val_loss")
-                    .patience(1)
-                    .restore_best_weights(&mut best),
-                TerminateOnNaN::new(),
+                (
+                    EarlyStopping::new("val_loss")
+                        .patience(1)
+                        .restore_best_weights(&mut best),
+                    TerminateOnNaN::new(),
+                ),
+                ReduceLROnPlateau::new("val_categorical_accuracy", 0.5, 1, 0.0, 0, 0.0),
             ),
-            ReduceLROnPlateau::new("val_categorical_accuracy", 0.5, 1, 0.0, 0, 0.0),
         );
         let opts = FitOptions {
             shuffle: Some(7),

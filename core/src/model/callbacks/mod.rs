@@ -3,7 +3,7 @@
 //! A [`Callback`] has Keras's hook points; [`super::fit()`] calls them in Keras's order and
 //! a hook asks to stop with [`Control::Stop`] (Keras: `self.model.stop_training = True`),
 //! which `fit` honours where Keras checks `stop_training`: after each batch and after
-//! each epoch. Several callbacks are a tuple (`(a, b)`, `(a, b, c)`, nested for more) or a
+//! each epoch. Several callbacks are a pair (`(a, b)`, nested for more: `(a, (b, c))`) or a
 //! `&mut` to one; `()` is no callback. There are no trait objects.
 //!
 //! Built-ins: [`History`], [`EarlyStopping`], [`TerminateOnNaN`], [`ReduceLROnPlateau`],
@@ -218,66 +218,5 @@ impl<T: Scalar, A: Callback<T>, B: Callback<T>> Callback<T> for (A, B) {
     ) -> Result<Control> {
         let a = self.0.on_train_batch_end(model, batch, logs)?;
         Ok(a.or(self.1.on_train_batch_end(model, batch, logs)?))
-    }
-}
-
-/// Three callbacks, called in order (Keras: `callbacks=[a, b, c]`).
-impl<T: Scalar, A: Callback<T>, B: Callback<T>, C: Callback<T>> Callback<T> for (A, B, C) {
-    fn on_train_begin<const N: usize>(&mut self, model: &mut Sequential<'_, T, N>) -> Result<()> {
-        self.0.on_train_begin(model)?;
-        self.1.on_train_begin(model)?;
-        self.2.on_train_begin(model)
-    }
-
-    fn on_train_end<const N: usize>(
-        &mut self,
-        model: &mut Sequential<'_, T, N>,
-        logs: Option<&Logs>,
-    ) -> Result<()> {
-        self.0.on_train_end(model, logs)?;
-        self.1.on_train_end(model, logs)?;
-        self.2.on_train_end(model, logs)
-    }
-
-    fn on_epoch_begin<const N: usize>(
-        &mut self,
-        model: &mut Sequential<'_, T, N>,
-        epoch: usize,
-    ) -> Result<Control> {
-        let a = self.0.on_epoch_begin(model, epoch)?;
-        let b = self.1.on_epoch_begin(model, epoch)?;
-        Ok(a.or(b).or(self.2.on_epoch_begin(model, epoch)?))
-    }
-
-    fn on_epoch_end<const N: usize>(
-        &mut self,
-        model: &mut Sequential<'_, T, N>,
-        epoch: usize,
-        logs: &mut Logs,
-    ) -> Result<Control> {
-        let a = self.0.on_epoch_end(model, epoch, logs)?;
-        let b = self.1.on_epoch_end(model, epoch, logs)?;
-        Ok(a.or(b).or(self.2.on_epoch_end(model, epoch, logs)?))
-    }
-
-    fn on_train_batch_begin<const N: usize>(
-        &mut self,
-        model: &mut Sequential<'_, T, N>,
-        batch: usize,
-    ) -> Result<Control> {
-        let a = self.0.on_train_batch_begin(model, batch)?;
-        let b = self.1.on_train_batch_begin(model, batch)?;
-        Ok(a.or(b).or(self.2.on_train_batch_begin(model, batch)?))
-    }
-
-    fn on_train_batch_end<const N: usize>(
-        &mut self,
-        model: &mut Sequential<'_, T, N>,
-        batch: usize,
-        logs: &Logs,
-    ) -> Result<Control> {
-        let a = self.0.on_train_batch_end(model, batch, logs)?;
-        let b = self.1.on_train_batch_end(model, batch, logs)?;
-        Ok(a.or(b).or(self.2.on_train_batch_end(model, batch, logs)?))
     }
 }
