@@ -10,7 +10,9 @@
 
 use ember_nn::blob::{encoded_len, write, LayerSpec};
 use ember_nn::layers::{
-    ActivationLayer, Dense, LayerConfig, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU,
+    ActivationLayer, AlphaDropout, Dense, Dropout, Flatten, GaussianDropout, GaussianNoise,
+    LayerConfig, LeakyReLU, PReLU, Permute, ReLU, RepeatVector, Reshape, Softmax, ThresholdedReLU,
+    ELU,
 };
 use ember_nn::{Activation, Scalar, Shape, Q16_16};
 use serde_json::Value;
@@ -30,8 +32,9 @@ pub enum DTypeChoice {
 }
 
 /// Layer classes the converter accepts (for error messages).
-pub const SUPPORTED_CLASSES: &str =
-    "Dense, Activation, ReLU, LeakyReLU, ELU, PReLU, Softmax, ThresholdedReLU";
+pub const SUPPORTED_CLASSES: &str = "Dense, Activation, ReLU, LeakyReLU, ELU, PReLU, Softmax, \
+ThresholdedReLU, Flatten, Reshape, Permute, RepeatVector, Dropout, GaussianNoise, \
+GaussianDropout, AlphaDropout";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -193,6 +196,26 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
         "ThresholdedReLU" => LayerConfig::ThresholdedReLU(thresholded_relu(l)?),
         "Softmax" => LayerConfig::Softmax(softmax(l)?),
         "PReLU" => LayerConfig::PReLU(prelu(l)?),
+        "Flatten" => LayerConfig::Flatten(flatten(l)?),
+        "Reshape" => LayerConfig::Reshape(reshape(l)?),
+        "Permute" => LayerConfig::Permute(permute(l)?),
+        "RepeatVector" => LayerConfig::RepeatVector(repeat_vector(l)?),
+        "Dropout" => {
+            let (rate, seed) = noise_options(l, "rate")?;
+            LayerConfig::Dropout(Dropout { rate, seed })
+        }
+        "GaussianNoise" => {
+            let (stddev, seed) = noise_options(l, "stddev")?;
+            LayerConfig::GaussianNoise(GaussianNoise { stddev, seed })
+        }
+        "GaussianDropout" => {
+            let (rate, seed) = noise_options(l, "rate")?;
+            LayerConfig::GaussianDropout(GaussianDropout { rate, seed })
+        }
+        "AlphaDropout" => {
+            let (rate, seed) = noise_options(l, "rate")?;
+            LayerConfig::AlphaDropout(AlphaDropout { rate, seed })
+        }
         _ => {
             return Err(Error::UnsupportedLayer {
                 layer: l.name.clone(),
@@ -410,4 +433,80 @@ fn prelu(l: &KerasLayer) -> Result<PReLU> {
         .and_then(|a| PReLU::shared_axes_mask(&a))
         .ok_or_else(|| unsupported(l, "shared_axes", v, "null or axes in 1..=5"))?;
     Ok(PReLU { shared_axes })
+}
+
+fn flatten(l: &KerasLayer) -> Result<Flatten> {
+    require_float32(l)?;
+    // Keras saves the resolved data format; absent or null means the Keras default,
+    // channels_last. channels_first (a transpose before flattening) is not implemented.
+    match l.config.get("data_format") {
+        None | Some(Value::Null) => Ok(Flatten),
+        Some(Value::String(s)) if s == "channels_last" => Ok(Flatten),
+        Some(v) => Err(unsupported(l, "data_format", v, "\"channels_last\"")),
+    }
+}
+
+/// A list option of integers (Keras saves tuples as JSON arrays).
+fn int_list(l: &KerasLayer, key: &str, supported: &str) -> Result<Vec<i64>> {
+    let v = l.config.get(key).unwrap_or(&Value::Null);
+    v.as_array()
+        .and_then(|a| a.iter().map(Value::as_i64).collect::<Option<Vec<_>>>())
+        .ok_or_else(|| unsupported(l, key, v, supported))
+}
+
+fn reshape(l: &KerasLayer) -> Result<Reshape> {
+    require_float32(l)?;
+    const SUPPORTED: &str = "up to 4 positive integers, one of which may be -1";
+    let v = l.config.get("target_shape").unwrap_or(&Value::Null);
+    let dims = int_list(l, "target_shape", SUPPORTED)?
+        .into_iter()
+        .map(i32::try_from)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| unsupported(l, "target_shape", v, SUPPORTED))?;
+    Reshape::new(&dims).map_err(|_| unsupported(l, "target_shape", v, SUPPORTED))
+}
+
+fn permute(l: &KerasLayer) -> Result<Permute> {
+    require_float32(l)?;
+    const SUPPORTED: &str = "a permutation of 1..=k, k <= 4";
+    let v = l.config.get("dims").unwrap_or(&Value::Null);
+    let dims = int_list(l, "dims", SUPPORTED)?
+        .into_iter()
+        .map(usize::try_from)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| unsupported(l, "dims", v, SUPPORTED))?;
+    Permute::new(&dims).map_err(|_| unsupported(l, "dims", v, SUPPORTED))
+}
+
+fn repeat_vector(l: &KerasLayer) -> Result<RepeatVector> {
+    require_float32(l)?;
+    let v = l.config.get("n").unwrap_or(&Value::Null);
+    let n = v
+        .as_u64()
+        .filter(|&n| n > 0 && n <= u32::MAX as u64)
+        .ok_or_else(|| unsupported(l, "n", v, "a positive integer"))? as u32;
+    Ok(RepeatVector { n })
+}
+
+/// The options of the dropout and noise layers: the fraction or deviation `key` (required,
+/// in `[0, 1]` as Keras checks) and `seed` (null or an integer; a negative one is kept as
+/// its two's-complement bits). `noise_shape` must be null: a mask shared along axes is
+/// not implemented.
+fn noise_options(l: &KerasLayer, key: &str) -> Result<(f32, Option<u64>)> {
+    require_float32(l)?;
+    require_null(l, &["noise_shape"])?;
+    let v = l.config.get(key).unwrap_or(&Value::Null);
+    let value = v
+        .as_f64()
+        .filter(|f| (0.0..=1.0).contains(f))
+        .ok_or_else(|| unsupported(l, key, v, "a number in [0, 1]"))? as f32;
+    let seed = match l.config.get("seed") {
+        None | Some(Value::Null) => None,
+        Some(s) => Some(
+            s.as_u64()
+                .or_else(|| s.as_i64().map(|i| i as u64))
+                .ok_or_else(|| unsupported(l, "seed", s, "null or an integer"))?,
+        ),
+    };
+    Ok((value, seed))
 }

@@ -81,6 +81,7 @@ fn run<T: Scalar>(
         &mut d,
         Some(&mut dx),
         Some(&mut dp),
+        &Context::default(),
     )?;
     Ok((y, dx, dp))
 }

@@ -118,6 +118,7 @@ fn gradcheck_dense(activation: Activation, use_bias: bool, dims: &[usize], units
             &mut dy,
             Some(&mut dx),
             Some(&mut dp),
+            &Context::default(),
         )
         .unwrap();
     }

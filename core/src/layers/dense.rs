@@ -141,6 +141,7 @@ impl Layer for Dense {
         dy: &mut [T],
         dx: Option<&mut [T]>,
         dparams: Option<&mut [T]>,
+        _ctx: &Context,
     ) -> Result<()> {
         let (n_in, n_out) = self.dims(x.shape())?;
         let (w, _) = self.split_params(params, n_in)?;

@@ -9,9 +9,13 @@
 
 mod activations;
 mod dense;
+mod regularization;
+mod reshaping;
 
 pub use activations::{ActivationLayer, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU};
 pub use dense::Dense;
+pub use regularization::{AlphaDropout, Dropout, GaussianDropout, GaussianNoise};
+pub use reshaping::{Flatten, Permute, RepeatVector, Reshape};
 
 use heapless::Vec;
 use serde::{Deserialize, Serialize};
@@ -24,12 +28,48 @@ pub const MAX_PARAMS: usize = 4;
 /// Shapes of a layer's parameters, in Keras's weight order.
 pub type ParamShapes = Vec<Shape, MAX_PARAMS>;
 
-/// Per-call state every forward pass receives.
-#[derive(Debug, Clone, Copy, Default)]
+/// Per-call state every forward and backward pass receives.
+///
+/// [`crate::Sequential`] gives each layer of each training step its own context: the
+/// step's seed mixed with the layer's index ([`Context::for_layer`]). A random layer
+/// (dropout, noise) seeds a [`crate::random::Rng`] from [`Context::seed`] and draws its
+/// noise in element order, so the backward pass, given the same context, regenerates
+/// exactly the forward pass's noise: nothing is stored between the two.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Context {
     /// Keras's learning phase: `true` inside `train_on_batch` (dropout and noise layers
     /// act only then), `false` in `predict`.
     pub training: bool,
+    /// Seed of this call's random draws (ignored by deterministic layers).
+    pub seed: u64,
+}
+
+impl Context {
+    /// A training context whose random layers draw from `seed`.
+    pub fn training(seed: u64) -> Self {
+        Context {
+            training: true,
+            seed,
+        }
+    }
+
+    /// The context of layer `index` within a model call: the same learning phase, and a
+    /// seed mixed from this one and `index` (SplitMix64's finalizer), so the layers of a
+    /// model draw independent streams.
+    pub fn for_layer(&self, index: usize) -> Self {
+        Context {
+            training: self.training,
+            seed: mix(self.seed, index as u64),
+        }
+    }
+}
+
+/// SplitMix64's finalizer of `a + (b + 1)·φ`: a well-spread 64-bit seed from two values.
+pub(crate) fn mix(a: u64, b: u64) -> u64 {
+    let mut z = a.wrapping_add(b.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// The interface every layer implements. Shapes exclude the batch dimension.
@@ -59,7 +99,11 @@ pub trait Layer {
     /// Backward pass of a batch. `dy` holds `∂L/∂y` and may be overwritten (it is
     /// scratch). Writes `∂L/∂x` into `dx` when given (the first layer has no use for it)
     /// and the parameter gradients, concatenated in Keras's order, into `dparams` when
-    /// given (frozen layers pass `None`).
+    /// given (frozen layers pass `None`). `ctx` must be the context the forward pass of
+    /// `x` ran with: random layers (dropout, noise) regenerate their noise from its seed
+    /// instead of storing it.
+    // One argument per caller-provided buffer (as in `forward`) plus the context.
+    #[allow(clippy::too_many_arguments)]
     fn backward<T: Scalar>(
         &self,
         params: &[&[T]],
@@ -68,6 +112,7 @@ pub trait Layer {
         dy: &mut [T],
         dx: Option<&mut [T]>,
         dparams: Option<&mut [T]>,
+        ctx: &Context,
     ) -> Result<()>;
 }
 
@@ -93,6 +138,22 @@ pub enum LayerConfig {
     Softmax(Softmax),
     /// [`PReLU`] (variant 7).
     PReLU(PReLU),
+    /// [`Flatten`] (variant 8).
+    Flatten(Flatten),
+    /// [`Reshape`] (variant 9).
+    Reshape(Reshape),
+    /// [`Permute`] (variant 10).
+    Permute(Permute),
+    /// [`RepeatVector`] (variant 11).
+    RepeatVector(RepeatVector),
+    /// [`Dropout`] (variant 12).
+    Dropout(Dropout),
+    /// [`GaussianNoise`] (variant 13).
+    GaussianNoise(GaussianNoise),
+    /// [`GaussianDropout`] (variant 14).
+    GaussianDropout(GaussianDropout),
+    /// [`AlphaDropout`] (variant 15).
+    AlphaDropout(AlphaDropout),
 }
 
 impl LayerConfig {
@@ -107,6 +168,14 @@ impl LayerConfig {
             LayerConfig::ThresholdedReLU(_) => ThresholdedReLU::KERAS_CLASS,
             LayerConfig::Softmax(_) => Softmax::KERAS_CLASS,
             LayerConfig::PReLU(_) => PReLU::KERAS_CLASS,
+            LayerConfig::Flatten(_) => Flatten::KERAS_CLASS,
+            LayerConfig::Reshape(_) => Reshape::KERAS_CLASS,
+            LayerConfig::Permute(_) => Permute::KERAS_CLASS,
+            LayerConfig::RepeatVector(_) => RepeatVector::KERAS_CLASS,
+            LayerConfig::Dropout(_) => Dropout::KERAS_CLASS,
+            LayerConfig::GaussianNoise(_) => GaussianNoise::KERAS_CLASS,
+            LayerConfig::GaussianDropout(_) => GaussianDropout::KERAS_CLASS,
+            LayerConfig::AlphaDropout(_) => AlphaDropout::KERAS_CLASS,
         }
     }
 
@@ -121,6 +190,14 @@ impl LayerConfig {
             LayerConfig::ThresholdedReLU(l) => l.output_shape(input),
             LayerConfig::Softmax(l) => l.output_shape(input),
             LayerConfig::PReLU(l) => l.output_shape(input),
+            LayerConfig::Flatten(l) => l.output_shape(input),
+            LayerConfig::Reshape(l) => l.output_shape(input),
+            LayerConfig::Permute(l) => l.output_shape(input),
+            LayerConfig::RepeatVector(l) => l.output_shape(input),
+            LayerConfig::Dropout(l) => l.output_shape(input),
+            LayerConfig::GaussianNoise(l) => l.output_shape(input),
+            LayerConfig::GaussianDropout(l) => l.output_shape(input),
+            LayerConfig::AlphaDropout(l) => l.output_shape(input),
         }
     }
 
@@ -135,6 +212,14 @@ impl LayerConfig {
             LayerConfig::ThresholdedReLU(l) => l.param_shapes(input),
             LayerConfig::Softmax(l) => l.param_shapes(input),
             LayerConfig::PReLU(l) => l.param_shapes(input),
+            LayerConfig::Flatten(l) => l.param_shapes(input),
+            LayerConfig::Reshape(l) => l.param_shapes(input),
+            LayerConfig::Permute(l) => l.param_shapes(input),
+            LayerConfig::RepeatVector(l) => l.param_shapes(input),
+            LayerConfig::Dropout(l) => l.param_shapes(input),
+            LayerConfig::GaussianNoise(l) => l.param_shapes(input),
+            LayerConfig::GaussianDropout(l) => l.param_shapes(input),
+            LayerConfig::AlphaDropout(l) => l.param_shapes(input),
         }
     }
 
@@ -149,6 +234,14 @@ impl LayerConfig {
             LayerConfig::ThresholdedReLU(l) => l.macs(input),
             LayerConfig::Softmax(l) => l.macs(input),
             LayerConfig::PReLU(l) => l.macs(input),
+            LayerConfig::Flatten(l) => l.macs(input),
+            LayerConfig::Reshape(l) => l.macs(input),
+            LayerConfig::Permute(l) => l.macs(input),
+            LayerConfig::RepeatVector(l) => l.macs(input),
+            LayerConfig::Dropout(l) => l.macs(input),
+            LayerConfig::GaussianNoise(l) => l.macs(input),
+            LayerConfig::GaussianDropout(l) => l.macs(input),
+            LayerConfig::AlphaDropout(l) => l.macs(input),
         }
     }
 
@@ -169,10 +262,19 @@ impl LayerConfig {
             LayerConfig::ThresholdedReLU(l) => l.forward(params, x, y, ctx),
             LayerConfig::Softmax(l) => l.forward(params, x, y, ctx),
             LayerConfig::PReLU(l) => l.forward(params, x, y, ctx),
+            LayerConfig::Flatten(l) => l.forward(params, x, y, ctx),
+            LayerConfig::Reshape(l) => l.forward(params, x, y, ctx),
+            LayerConfig::Permute(l) => l.forward(params, x, y, ctx),
+            LayerConfig::RepeatVector(l) => l.forward(params, x, y, ctx),
+            LayerConfig::Dropout(l) => l.forward(params, x, y, ctx),
+            LayerConfig::GaussianNoise(l) => l.forward(params, x, y, ctx),
+            LayerConfig::GaussianDropout(l) => l.forward(params, x, y, ctx),
+            LayerConfig::AlphaDropout(l) => l.forward(params, x, y, ctx),
         }
     }
 
     /// See [`Layer::backward`].
+    #[allow(clippy::too_many_arguments)] // mirrors Layer::backward
     pub fn backward<T: Scalar>(
         &self,
         params: &[&[T]],
@@ -181,16 +283,25 @@ impl LayerConfig {
         dy: &mut [T],
         dx: Option<&mut [T]>,
         dparams: Option<&mut [T]>,
+        ctx: &Context,
     ) -> Result<()> {
         match self {
-            LayerConfig::Dense(l) => l.backward(params, x, y, dy, dx, dparams),
-            LayerConfig::Activation(l) => l.backward(params, x, y, dy, dx, dparams),
-            LayerConfig::ReLU(l) => l.backward(params, x, y, dy, dx, dparams),
-            LayerConfig::LeakyReLU(l) => l.backward(params, x, y, dy, dx, dparams),
-            LayerConfig::ELU(l) => l.backward(params, x, y, dy, dx, dparams),
-            LayerConfig::ThresholdedReLU(l) => l.backward(params, x, y, dy, dx, dparams),
-            LayerConfig::Softmax(l) => l.backward(params, x, y, dy, dx, dparams),
-            LayerConfig::PReLU(l) => l.backward(params, x, y, dy, dx, dparams),
+            LayerConfig::Dense(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::Activation(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::ReLU(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::LeakyReLU(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::ELU(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::ThresholdedReLU(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::Softmax(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::PReLU(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::Flatten(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::Reshape(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::Permute(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::RepeatVector(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::Dropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::GaussianNoise(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::GaussianDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::AlphaDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
         }
     }
 }

@@ -4,7 +4,7 @@ use heapless::Vec;
 
 use super::{Graph, MemoryPlan, TrainConfig, DEFAULT_MAX_LAYERS};
 use crate::arena::{split_pair, typed};
-use crate::layers::{Context, MAX_PARAMS};
+use crate::layers::{mix, Context, MAX_PARAMS};
 use crate::optimizer::ScalarState;
 use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut};
 
@@ -16,6 +16,11 @@ struct Training<'a, T> {
     grads: &'a mut [T],
     state: &'a mut [T],
     iterations: u64,
+    /// Base seed of the dropout and noise layers ([`Sequential::set_seed`]).
+    seed: u64,
+    /// Training forward passes run since the seed was set: with `seed`, the step's
+    /// [`Context::seed`].
+    noise_step: u64,
     /// The optimizer's non-per-parameter state (Nadam's `u_product`).
     optimizer_scalars: ScalarState,
 }
@@ -100,6 +105,8 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
                 grads,
                 state,
                 iterations: 0,
+                seed: 0,
+                noise_step: 0,
                 optimizer_scalars: ScalarState::new(),
             }),
         })
@@ -118,6 +125,21 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
     /// Number of optimizer updates applied (Keras's `optimizer.iterations`).
     pub fn iterations(&self) -> u64 {
         self.training.as_ref().map_or(0, |t| t.iterations)
+    }
+
+    /// Seeds the dropout and noise layers (Keras: `keras.utils.set_random_seed(seed)`)
+    /// and restarts their stream: two models with the same blob, seed and batches draw
+    /// the same noise and train identically. A model starts with seed 0.
+    ///
+    /// Training step `s` runs with [`Context::seed`] = a mix of `seed` and `s`, and layer
+    /// `k` with that mixed with `k` ([`Context::for_layer`]); the backward pass uses the
+    /// same contexts, so random layers regenerate their noise instead of storing it.
+    /// [`Error::NotTraining`] for an inference model (which never draws noise).
+    pub fn set_seed(&mut self, seed: u64) -> Result<()> {
+        let t = self.training.as_mut().ok_or(Error::NotTraining)?;
+        t.seed = seed;
+        t.noise_step = 0;
+        Ok(())
     }
 
     /// Parameter `index` of layer `layer` (Keras order) as the model currently uses it:
@@ -162,7 +184,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
                 found: y.len(),
             });
         }
-        let ctx = Context { training: false };
+        let ctx = Context::default();
         for (xc, yc) in x
             .chunks(self.plan.batch * in_len)
             .zip(y.chunks_mut(self.plan.batch * out_len))
@@ -200,7 +222,14 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
     ) -> Result<T> {
         let (cfg, b) = self.check_batch(x, y_true, sample_weight)?;
         let out_len = self.graph.output_shape().len();
-        self.forward(x, b, &Context { training: true })?;
+        let ctx = match self.training.as_mut() {
+            Some(t) => {
+                t.noise_step += 1;
+                Context::training(mix(t.seed, t.noise_step - 1))
+            }
+            None => return Err(Error::NotTraining),
+        };
+        self.forward(x, b, &ctx)?;
         let layers = self.graph.layers();
         let n = layers.len();
         let (g0, g1) = self.gbufs.split_at_mut(self.plan.gbuf_elems);
@@ -261,6 +290,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
                     None
                 },
                 dparams,
+                &ctx.for_layer(k),
             )?;
             core::mem::swap(&mut dy, &mut dx);
         }
@@ -294,15 +324,15 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             let out_shape = l.output.with_batch(b)?;
             if k == 0 {
                 let yv = TensorViewMut::new(out_shape, &mut self.activations[dst])?;
-                l.config
-                    .forward(&ps, TensorView::new(l.input.with_batch(b)?, x)?, yv, ctx)?;
+                let xv = TensorView::new(l.input.with_batch(b)?, x)?;
+                l.config.forward(&ps, xv, yv, &ctx.for_layer(k))?;
             } else {
                 let src_off = self.plan.act_offsets[k - 1].unwrap_or(0);
                 let src = src_off..src_off + b * l.input.len();
                 let (xs, ys) = split_pair(self.activations, src, dst)?;
                 let xv = TensorView::new(l.input.with_batch(b)?, xs)?;
-                l.config
-                    .forward(&ps, xv, TensorViewMut::new(out_shape, ys)?, ctx)?;
+                let yv = TensorViewMut::new(out_shape, ys)?;
+                l.config.forward(&ps, xv, yv, &ctx.for_layer(k))?;
             }
         }
         Ok(())
@@ -324,7 +354,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             &ps,
             TensorView::new(l.input.with_batch(b)?, src)?,
             TensorViewMut::new(l.output.with_batch(b)?, y)?,
-            ctx,
+            &ctx.for_layer(k),
         )
     }
 
@@ -418,7 +448,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
         let (cfg, b) = self.check_batch(x, y_true, sample_weight)?;
         let out_len = self.graph.output_shape().len();
         let last = self.graph.output_shape().last();
-        self.forward(x, b, &Context { training: false })?;
+        self.forward(x, b, &Context::default())?;
         let n = self.graph.layers().len();
         let out_off = self.plan.act_offsets[n - 1].unwrap_or(0);
         let y_pred = &self.activations[out_off..out_off + b * out_len];

@@ -70,6 +70,7 @@ impl Layer for ActivationLayer {
         dy: &mut [T],
         dx: Option<&mut [T]>,
         _dparams: Option<&mut [T]>,
+        _ctx: &Context,
     ) -> Result<()> {
         no_params(params)?;
         let n = x.data().len();

@@ -76,6 +76,7 @@ impl Layer for LeakyReLU {
         dy: &mut [T],
         dx: Option<&mut [T]>,
         _dparams: Option<&mut [T]>,
+        _ctx: &Context,
     ) -> Result<()> {
         no_params(params)?;
         self.validate()?;

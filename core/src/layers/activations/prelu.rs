@@ -136,6 +136,7 @@ impl Layer for PReLU {
         dy: &mut [T],
         dx: Option<&mut [T]>,
         dparams: Option<&mut [T]>,
+        _ctx: &Context,
     ) -> Result<()> {
         let (alpha, sample, ashape) = self.setup(params, x.shape())?;
         let len = x.data().len();

@@ -152,6 +152,7 @@ impl Layer for ReLU {
         dy: &mut [T],
         dx: Option<&mut [T]>,
         _dparams: Option<&mut [T]>,
+        _ctx: &Context,
     ) -> Result<()> {
         no_params(params)?;
         self.validate()?;

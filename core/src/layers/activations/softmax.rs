@@ -86,6 +86,7 @@ impl Layer for Softmax {
         dy: &mut [T],
         dx: Option<&mut [T]>,
         _dparams: Option<&mut [T]>,
+        _ctx: &Context,
     ) -> Result<()> {
         no_params(params)?;
         let (n, inner) = self.split(x.shape(), true)?;

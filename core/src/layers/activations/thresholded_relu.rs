@@ -73,6 +73,7 @@ impl Layer for ThresholdedReLU {
         dy: &mut [T],
         dx: Option<&mut [T]>,
         _dparams: Option<&mut [T]>,
+        _ctx: &Context,
     ) -> Result<()> {
         no_params(params)?;
         self.validate()?;
