@@ -4,7 +4,7 @@ use heapless::Vec;
 
 use super::planner::{plan, Buffer};
 use super::{Graph, TrainConfig, DEFAULT_MAX_LAYERS};
-use crate::arena::align_up;
+use crate::arena::ARENA_ALIGN;
 use crate::{Error, Result, Scalar};
 
 /// Where everything a model writes lives in the arena, and how many bytes that takes.
@@ -128,18 +128,32 @@ impl<const N: usize> MemoryPlan<N> {
         let mut widest = 0usize;
         for l in layers {
             let _ = act_offsets.push(Some(act_bytes / size));
-            act_bytes += tensor_bytes(batch, l.output.len(), size)?;
+            act_bytes = act_bytes
+                .checked_add(tensor_bytes(batch, l.output.len(), size)?)
+                .ok_or(Error::InvalidShape)?;
             widest = widest.max(l.output.len());
         }
-        let params_bytes = align_up(param_elems * size);
+        let params_bytes = tensor_bytes(1, param_elems, size)?;
+        let optimizer_bytes = tensor_bytes(config.optimizer.slots(), param_elems, size)?;
         let gbuf_bytes = tensor_bytes(batch, widest, size)?;
+        let gradient_buffers_bytes = gbuf_bytes.checked_mul(2).ok_or(Error::InvalidShape)?;
+        // The regions are laid out back to back: their sum must fit too.
+        [
+            params_bytes,
+            optimizer_bytes,
+            act_bytes,
+            gradient_buffers_bytes,
+        ]
+        .iter()
+        .try_fold(params_bytes, |acc, &b| acc.checked_add(b))
+        .ok_or(Error::InvalidShape)?;
         Ok(MemoryPlan {
             batch,
             params_bytes,
             grads_bytes: params_bytes,
-            optimizer_bytes: align_up(config.optimizer.slots() * param_elems * size),
+            optimizer_bytes,
             activations_bytes: act_bytes,
-            gradient_buffers_bytes: 2 * gbuf_bytes,
+            gradient_buffers_bytes,
             param_elems,
             gbuf_elems: gbuf_bytes / size,
             act_offsets,
@@ -160,6 +174,11 @@ fn tensor_bytes(batch: usize, len: usize, size: usize) -> Result<usize> {
     batch
         .checked_mul(len)
         .and_then(|e| e.checked_mul(size))
-        .map(align_up)
+        .and_then(checked_align_up)
         .ok_or(Error::InvalidShape)
+}
+
+/// [`crate::arena::align_up`] that reports overflow instead of wrapping.
+fn checked_align_up(bytes: usize) -> Option<usize> {
+    bytes.div_ceil(ARENA_ALIGN).checked_mul(ARENA_ALIGN)
 }

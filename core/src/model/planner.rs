@@ -58,9 +58,12 @@ pub fn plan(buffers: &[Buffer], offsets: &mut [usize]) -> Result<usize> {
         let live = |j: usize| {
             offsets[j] != UNPLACED && buffers[j].first <= b.last && b.first <= buffers[j].last
         };
+        // Saturating: an end past `usize::MAX` cannot fit and is refused below.
         let fits = |at: usize| {
             (0..buffers.len()).all(|j| {
-                !live(j) || at + b.size <= offsets[j] || offsets[j] + buffers[j].size <= at
+                !live(j)
+                    || at.saturating_add(b.size) <= offsets[j]
+                    || offsets[j].saturating_add(buffers[j].size) <= at
             })
         };
         // Candidate offsets: 0 and the end of every live buffer; take the lowest that fits.
@@ -68,7 +71,7 @@ pub fn plan(buffers: &[Buffer], offsets: &mut [usize]) -> Result<usize> {
         for at in core::iter::once(0).chain(
             (0..buffers.len())
                 .filter(|&j| live(j))
-                .map(|j| offsets[j] + buffers[j].size),
+                .map(|j| offsets[j].saturating_add(buffers[j].size)),
         ) {
             if best.is_none_or(|o| at < o) && fits(at) {
                 best = Some(at);
@@ -76,7 +79,8 @@ pub fn plan(buffers: &[Buffer], offsets: &mut [usize]) -> Result<usize> {
         }
         let at = best.unwrap_or(total);
         offsets[i] = at;
-        total = total.max(at + b.size);
+        let end = at.checked_add(b.size).ok_or(Error::InvalidShape)?;
+        total = total.max(end);
     }
     Ok(total)
 }
