@@ -155,11 +155,9 @@ impl core::fmt::Display for Error {
     }
 }
 
-#[cfg(feature = "std")]
-extern crate std;
-
-#[cfg(feature = "std")]
-impl std::error::Error for Error {}
+/// `core::error::Error` (stable since Rust 1.81): usable with `?` into
+/// `Box<dyn std::error::Error>` on the host, with no `std` in the core.
+impl core::error::Error for Error {}
 
 /// Result alias for the core.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
