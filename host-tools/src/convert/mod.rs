@@ -14,12 +14,18 @@ use ember_nn::layers::{
     LayerConfig, LeakyReLU, PReLU, Permute, ReLU, RepeatVector, Reshape, Softmax, ThresholdedReLU,
     ELU,
 };
-use ember_nn::{Activation, Scalar, Shape, Q16_16};
+use ember_nn::{Scalar, Shape, Q16_16};
 use serde_json::Value;
+
+mod options;
 
 use crate::blob_file::AlignedBytes;
 use crate::keras::{KerasLayer, KerasModel};
 use crate::{Error, Result};
+use options::{
+    activation_option, float_option, fused_activation, int_list, require_float32, require_null,
+    unsupported, ACTIVATIONS,
+};
 
 /// The numeric type the blob stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -59,7 +65,7 @@ impl Lowered<'_> {
 ///
 /// A Keras layer usually becomes one Ember layer. `Dense` with an activation whose
 /// backward pass needs its input (`silu`/`swish`, `gelu`, … see
-/// [`Activation::needs_input`]) becomes two:
+/// [`ember_nn::Activation::needs_input`]) becomes two:
 /// `Dense(activation=linear)` named like the Keras layer, then an `Activation` layer
 /// named `<name>/activation` (see [`layer_configs`]); layer indices after it shift by one.
 pub fn convert(model: &KerasModel, dtype: DTypeChoice) -> Result<AlignedBytes> {
@@ -178,17 +184,11 @@ fn input_shape(model: &KerasModel) -> Result<Shape> {
 
 /// Maps one Keras layer to its Ember configuration, refusing unsupported options.
 ///
-/// For a `Dense` whose activation [`Activation::needs_input`] this is the layer's
+/// For a `Dense` whose activation [`ember_nn::Activation::needs_input`] this is the layer's
 /// `Dense(linear)` part; [`layer_configs`] gives the whole lowering.
 pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
     Ok(match l.class_name.as_str() {
-        "Dense" => {
-            let mut d = dense(l)?;
-            if d.activation.needs_input() {
-                d.activation = Activation::Linear;
-            }
-            LayerConfig::Dense(d)
-        }
+        "Dense" => LayerConfig::Dense(dense(l)?),
         "Activation" => LayerConfig::Activation(activation_layer(l)?),
         "ReLU" => LayerConfig::ReLU(relu(l)?),
         "LeakyReLU" => LayerConfig::LeakyReLU(leaky_relu(l)?),
@@ -233,8 +233,8 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
 pub fn layer_configs(l: &KerasLayer) -> Result<Vec<LayerConfig>> {
     let first = layer_config(l)?;
     let mut out = vec![first];
-    if l.class_name == "Dense" {
-        let a = dense(l)?.activation;
+    if FUSED_ACTIVATION_CLASSES.contains(&l.class_name.as_str()) {
+        let a = activation_option(l)?;
         if a.needs_input() {
             out.push(LayerConfig::Activation(ActivationLayer { activation: a }));
         }
@@ -242,49 +242,10 @@ pub fn layer_configs(l: &KerasLayer) -> Result<Vec<LayerConfig>> {
     Ok(out)
 }
 
-fn unsupported(l: &KerasLayer, option: &str, value: &Value, supported: &str) -> Error {
-    Error::UnsupportedOption {
-        layer: l.name.clone(),
-        class: l.class_name.clone(),
-        option: option.into(),
-        value: value.to_string(),
-        supported: supported.into(),
-    }
-}
-
-/// Options that must be absent or null: Ember would otherwise compute something else.
-fn require_null(l: &KerasLayer, keys: &[&str]) -> Result<()> {
-    for &k in keys {
-        if let Some(v) = l.config.get(k) {
-            if !v.is_null() {
-                return Err(unsupported(l, k, v, "null"));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The layer's dtype must be float32 (a string or a `DTypePolicy` dict).
-fn require_float32(l: &KerasLayer) -> Result<()> {
-    let Some(v) = l.config.get("dtype") else {
-        return Ok(());
-    };
-    let name = match v {
-        Value::Null => return Ok(()),
-        Value::String(s) => s.as_str(),
-        Value::Object(o) => o
-            .get("config")
-            .and_then(|c| c.get("name"))
-            .and_then(Value::as_str)
-            .unwrap_or(""),
-        _ => "",
-    };
-    if name == "float32" {
-        Ok(())
-    } else {
-        Err(unsupported(l, "dtype", v, "\"float32\""))
-    }
-}
+/// Keras classes with an `activation=` option fused into the layer. Their mapping reads
+/// it with [`options::fused_activation`], and [`layer_configs`] appends an `Activation`
+/// layer when the activation's backward pass needs its input.
+const FUSED_ACTIVATION_CLASSES: &[&str] = &["Dense"];
 
 fn dense(l: &KerasLayer) -> Result<Dense> {
     let c = &l.config;
@@ -307,7 +268,7 @@ fn dense(l: &KerasLayer) -> Result<Dense> {
         .filter(|&u| u > 0 && u <= u32::MAX as u64)
         .ok_or_else(|| unsupported(l, "units", units_v, "a positive integer"))?
         as u32;
-    let activation = activation_option(l)?;
+    let activation = fused_activation(l)?;
     let use_bias = match c.get("use_bias") {
         None => true,
         Some(Value::Bool(b)) => *b,
@@ -318,42 +279,6 @@ fn dense(l: &KerasLayer) -> Result<Dense> {
         activation,
         use_bias,
     })
-}
-
-const ACTIVATIONS: &str = "\"linear\", \"relu\", \"sigmoid\", \"tanh\", \"softmax\", \
-\"hard_sigmoid\", \"softplus\", \"softsign\", \"elu\", \"selu\", \"exponential\", \
-\"silu\" (\"swish\"), \"gelu\", \"relu6\", \"leaky_relu\", \"hard_silu\" (\"hard_swish\"), \
-\"hard_tanh\", \"tanh_shrink\", \"mish\", \"celu\", \"log_sigmoid\", \"soft_shrink\", \
-\"hard_shrink\", \"sparse_plus\", \"sparse_sigmoid\", \"squareplus\", \"log_softmax\"";
-
-/// The layer's `activation` option: null (linear), a Keras name, or Keras's serialized
-/// form of a built-in function (`{"module": "keras.activations", "config": name}`).
-fn activation_option(l: &KerasLayer) -> Result<Activation> {
-    let v = l.config.get("activation").unwrap_or(&Value::Null);
-    let name = match v {
-        Value::Null => return Ok(Activation::Linear),
-        Value::String(s) => Some(s.as_str()),
-        Value::Object(o)
-            if o.get("module").and_then(Value::as_str) == Some("keras.activations") =>
-        {
-            o.get("config").and_then(Value::as_str)
-        }
-        _ => None,
-    };
-    name.and_then(Activation::from_keras_name)
-        .ok_or_else(|| unsupported(l, "activation", v, ACTIVATIONS))
-}
-
-/// A float option: its value, or `default` when absent.
-fn float_option(l: &KerasLayer, key: &str, default: f32) -> Result<f32> {
-    match l.config.get(key) {
-        None => Ok(default),
-        Some(v) => v
-            .as_f64()
-            .map(|f| f as f32)
-            .filter(|f| f.is_finite())
-            .ok_or_else(|| unsupported(l, key, v, "a finite number")),
-    }
 }
 
 fn activation_layer(l: &KerasLayer) -> Result<ActivationLayer> {
@@ -444,14 +369,6 @@ fn flatten(l: &KerasLayer) -> Result<Flatten> {
         Some(Value::String(s)) if s == "channels_last" => Ok(Flatten),
         Some(v) => Err(unsupported(l, "data_format", v, "\"channels_last\"")),
     }
-}
-
-/// A list option of integers (Keras saves tuples as JSON arrays).
-fn int_list(l: &KerasLayer, key: &str, supported: &str) -> Result<Vec<i64>> {
-    let v = l.config.get(key).unwrap_or(&Value::Null);
-    v.as_array()
-        .and_then(|a| a.iter().map(Value::as_i64).collect::<Option<Vec<_>>>())
-        .ok_or_else(|| unsupported(l, key, v, supported))
 }
 
 fn reshape(l: &KerasLayer) -> Result<Reshape> {
