@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ActivationLayer, AlphaDropout, Context, Dense, Dropout, Flatten, GaussianDropout,
-    GaussianNoise, Layer, LeakyReLU, PReLU, ParamShapes, Permute, ReLU, RepeatVector, Reshape,
-    Softmax, ThresholdedReLU, ELU,
+    ActivationLayer, AlphaDropout, BatchNormalization, Context, Dense, Dropout, Flatten,
+    GaussianDropout, GaussianNoise, Layer, LeakyReLU, PReLU, ParamShapes, Permute, ReLU,
+    RepeatVector, Reshape, Softmax, ThresholdedReLU, ELU,
 };
 use crate::{Result, Scalar, Shape, TensorView, TensorViewMut};
 
@@ -48,6 +48,8 @@ pub enum LayerConfig {
     GaussianDropout(GaussianDropout),
     /// [`AlphaDropout`] (variant 15).
     AlphaDropout(AlphaDropout),
+    /// [`BatchNormalization`] (variant 38).
+    BatchNormalization(BatchNormalization),
 }
 
 impl LayerConfig {
@@ -70,6 +72,7 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(_) => GaussianNoise::KERAS_CLASS,
             LayerConfig::GaussianDropout(_) => GaussianDropout::KERAS_CLASS,
             LayerConfig::AlphaDropout(_) => AlphaDropout::KERAS_CLASS,
+            LayerConfig::BatchNormalization(_) => BatchNormalization::KERAS_CLASS,
         }
     }
 
@@ -92,6 +95,7 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.output_shape(input),
             LayerConfig::GaussianDropout(l) => l.output_shape(input),
             LayerConfig::AlphaDropout(l) => l.output_shape(input),
+            LayerConfig::BatchNormalization(l) => l.output_shape(input),
         }
     }
 
@@ -114,6 +118,7 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.param_shapes(input),
             LayerConfig::GaussianDropout(l) => l.param_shapes(input),
             LayerConfig::AlphaDropout(l) => l.param_shapes(input),
+            LayerConfig::BatchNormalization(l) => l.param_shapes(input),
         }
     }
 
@@ -136,6 +141,7 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.macs(input),
             LayerConfig::GaussianDropout(l) => l.macs(input),
             LayerConfig::AlphaDropout(l) => l.macs(input),
+            LayerConfig::BatchNormalization(l) => l.macs(input),
         }
     }
 
@@ -164,6 +170,7 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.forward(params, x, y, ctx),
             LayerConfig::GaussianDropout(l) => l.forward(params, x, y, ctx),
             LayerConfig::AlphaDropout(l) => l.forward(params, x, y, ctx),
+            LayerConfig::BatchNormalization(l) => l.forward(params, x, y, ctx),
         }
     }
 
@@ -196,6 +203,23 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::GaussianDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::AlphaDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::BatchNormalization(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+        }
+    }
+
+    /// See [`Layer::state_tensors`].
+    pub fn state_tensors(&self) -> usize {
+        match self {
+            LayerConfig::BatchNormalization(l) => l.state_tensors(),
+            _ => 0,
+        }
+    }
+
+    /// See [`Layer::update_state`].
+    pub fn update_state<T: Scalar>(&self, x: TensorView<'_, T>, state: &mut [T]) -> Result<()> {
+        match self {
+            LayerConfig::BatchNormalization(l) => l.update_state(x, state),
+            _ => Ok(()),
         }
     }
 }

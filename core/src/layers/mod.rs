@@ -10,6 +10,7 @@
 mod activations;
 mod config;
 mod dense;
+mod normalization;
 mod regularization;
 mod reshaping;
 mod window;
@@ -17,6 +18,7 @@ mod window;
 pub use activations::{ActivationLayer, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU};
 pub use config::LayerConfig;
 pub use dense::Dense;
+pub use normalization::BatchNormalization;
 pub use regularization::{AlphaDropout, Dropout, GaussianDropout, GaussianNoise};
 pub use reshaping::{Flatten, Permute, RepeatVector, Reshape};
 pub use window::{Padding, Window};
@@ -117,4 +119,20 @@ pub trait Layer {
         dparams: Option<&mut [T]>,
         ctx: &Context,
     ) -> Result<()>;
+
+    /// How many of the layer's last parameter tensors are non-trainable *state* that a
+    /// training forward pass updates (Keras's non-trainable weights, e.g.
+    /// BatchNormalization's moving mean and variance): the optimizer never sees them and
+    /// [`Layer::backward`]'s `dparams` has no room for them. 0 for most layers.
+    fn state_tensors(&self) -> usize {
+        0
+    }
+
+    /// Updates the state tensors (concatenated in `state`) after a training forward pass
+    /// of `x`, as Keras does inside the layer's `call(training=True)`. Only called for
+    /// layers that train; a no-op by default.
+    fn update_state<T: Scalar>(&self, x: TensorView<'_, T>, state: &mut [T]) -> Result<()> {
+        let _ = (x, state);
+        Ok(())
+    }
 }

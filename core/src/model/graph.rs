@@ -29,6 +29,22 @@ impl<T> LayerEntry<'_, T> {
     pub fn param_count(&self) -> usize {
         self.params.iter().map(|p| p.len()).sum()
     }
+
+    /// Elements of the trainable parameters: all but the layer's state tensors
+    /// ([`crate::layers::Layer::state_tensors`], e.g. moving statistics).
+    pub fn trainable_param_count(&self) -> usize {
+        self.params[..self.trainable_tensors()]
+            .iter()
+            .map(|p| p.len())
+            .sum()
+    }
+
+    /// Number of trainable parameter tensors (the rest are state).
+    pub fn trainable_tensors(&self) -> usize {
+        self.params
+            .len()
+            .saturating_sub(self.config.state_tensors())
+    }
 }
 
 /// A sequential chain of layers decoded from a blob, weights borrowed in place.

@@ -18,6 +18,7 @@ use crate::{Error, Result, Scalar};
 /// | trainable parameters (copied from the blob) | — | Σ trainable params |
 /// | parameter gradients | — | same size |
 /// | optimizer state | — | `optimizer.slots()` × that size |
+/// | layer state (copied from the blob) | — | Σ state tensors of the layers that train (BatchNormalization's moving statistics) |
 /// | activations | intermediate outputs, planned so that dead buffers are reused | every layer output of a batch (saved for backward) |
 /// | gradient buffers | — | 2 × batch × widest layer output (ping-pong) |
 ///
@@ -33,12 +34,16 @@ pub struct MemoryPlan<const N: usize = DEFAULT_MAX_LAYERS> {
     pub grads_bytes: usize,
     /// Bytes of optimizer state.
     pub optimizer_bytes: usize,
+    /// Bytes of the training layers' non-trainable state (moving statistics).
+    pub state_bytes: usize,
     /// Bytes of activations.
     pub activations_bytes: usize,
     /// Bytes of the backward pass's gradient buffers.
     pub gradient_buffers_bytes: usize,
     /// Elements of all trainable parameters.
     pub(crate) param_elems: usize,
+    /// Elements of all layer state.
+    pub(crate) state_elems: usize,
     /// Elements of one gradient buffer.
     pub(crate) gbuf_elems: usize,
     /// Element offset of each layer's output inside the activations region (`None`: the
@@ -47,6 +52,9 @@ pub struct MemoryPlan<const N: usize = DEFAULT_MAX_LAYERS> {
     /// Element offset of each layer's parameters in the parameter region (`None`: frozen,
     /// read from the blob).
     pub(crate) param_offsets: Vec<Option<usize>, N>,
+    /// Element offset of each training layer's state tensors in the layer-state region
+    /// (`None`: frozen or stateless).
+    pub(crate) state_offsets: Vec<Option<usize>, N>,
     pub(crate) training: bool,
 }
 
@@ -56,6 +64,7 @@ impl<const N: usize> MemoryPlan<N> {
         self.params_bytes
             + self.grads_bytes
             + self.optimizer_bytes
+            + self.state_bytes
             + self.activations_bytes
             + self.gradient_buffers_bytes
     }
@@ -92,11 +101,14 @@ impl<const N: usize> MemoryPlan<N> {
             params_bytes: 0,
             grads_bytes: 0,
             optimizer_bytes: 0,
+            state_bytes: 0,
             activations_bytes,
             gradient_buffers_bytes: 0,
             param_elems: 0,
+            state_elems: 0,
             gbuf_elems: 0,
             act_offsets,
+            state_offsets: param_offsets.clone(),
             param_offsets,
             training: false,
         })
@@ -110,12 +122,17 @@ impl<const N: usize> MemoryPlan<N> {
         let layers = graph.layers();
         let n = layers.len();
         let mut param_offsets = Vec::new();
-        let mut param_elems = 0usize;
+        let mut state_offsets = Vec::new();
+        let (mut param_elems, mut state_elems) = (0usize, 0usize);
         for (k, l) in layers.iter().enumerate() {
-            let trains = l.param_count() > 0 && config.trainable.includes(k, n, l.trainable);
+            let trainable = l.trainable_param_count();
+            let trains = trainable > 0 && config.trainable.includes(k, n, l.trainable);
             let _ = param_offsets.push(trains.then_some(param_elems));
+            let state = l.param_count() - trainable;
+            let _ = state_offsets.push((trains && state > 0).then_some(state_elems));
             if trains {
-                param_elems += l.param_count();
+                param_elems += trainable;
+                state_elems += state;
             }
         }
         if param_elems == 0 {
@@ -135,12 +152,14 @@ impl<const N: usize> MemoryPlan<N> {
         }
         let params_bytes = tensor_bytes(1, param_elems, size)?;
         let optimizer_bytes = tensor_bytes(config.optimizer.slots(), param_elems, size)?;
+        let state_bytes = tensor_bytes(1, state_elems, size)?;
         let gbuf_bytes = tensor_bytes(batch, widest, size)?;
         let gradient_buffers_bytes = gbuf_bytes.checked_mul(2).ok_or(Error::InvalidShape)?;
         // The regions are laid out back to back: their sum must fit too.
         [
             params_bytes,
             optimizer_bytes,
+            state_bytes,
             act_bytes,
             gradient_buffers_bytes,
         ]
@@ -152,12 +171,15 @@ impl<const N: usize> MemoryPlan<N> {
             params_bytes,
             grads_bytes: params_bytes,
             optimizer_bytes,
+            state_bytes,
             activations_bytes: act_bytes,
             gradient_buffers_bytes,
             param_elems,
+            state_elems,
             gbuf_elems: gbuf_bytes / size,
             act_offsets,
             param_offsets,
+            state_offsets,
             training: true,
         })
     }

@@ -2,6 +2,7 @@
 
 use heapless::Vec;
 
+use super::graph::LayerEntry;
 use super::{Graph, MemoryPlan, TrainConfig, DEFAULT_MAX_LAYERS};
 use crate::arena::{split_pair, typed};
 use crate::layers::{mix, Context, MAX_PARAMS};
@@ -15,6 +16,8 @@ struct Training<'a, T> {
     params: &'a mut [T],
     grads: &'a mut [T],
     state: &'a mut [T],
+    /// Non-trainable state of the layers that train (moving statistics).
+    layer_state: &'a mut [T],
     iterations: u64,
     /// Base seed of the dropout and noise layers ([`Sequential::set_seed`]).
     seed: u64,
@@ -81,15 +84,24 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
         let (params, rest) = all.split_at_mut(plan.params_bytes / size);
         let (grads, rest) = rest.split_at_mut(plan.grads_bytes / size);
         let (state, rest) = rest.split_at_mut(plan.optimizer_bytes / size);
+        let (layer_state, rest) = rest.split_at_mut(plan.state_bytes / size);
         let (activations, gbufs) = rest.split_at_mut(plan.activations_bytes / size);
         let params = &mut params[..plan.param_elems];
         let grads = &mut grads[..plan.param_elems];
         let state = &mut state[..plan.param_elems * config.optimizer.slots()];
+        let layer_state = &mut layer_state[..plan.state_elems];
         state.fill(T::ZERO);
-        for (layer, off) in graph.layers().iter().zip(plan.param_offsets.iter()) {
-            if let Some(mut at) = *off {
-                for p in layer.params.iter() {
+        for (k, layer) in graph.layers().iter().enumerate() {
+            let n_train = layer.trainable_tensors();
+            if let Some(mut at) = plan.param_offsets[k] {
+                for p in layer.params[..n_train].iter() {
                     params[at..at + p.len()].copy_from_slice(p);
+                    at += p.len();
+                }
+            }
+            if let Some(mut at) = plan.state_offsets[k] {
+                for p in layer.params[n_train..].iter() {
+                    layer_state[at..at + p.len()].copy_from_slice(p);
                     at += p.len();
                 }
             }
@@ -104,6 +116,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
                 params,
                 grads,
                 state,
+                layer_state,
                 iterations: 0,
                 seed: 0,
                 noise_step: 0,
@@ -143,26 +156,14 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
     }
 
     /// Parameter `index` of layer `layer` (Keras order) as the model currently uses it:
-    /// the trained copy for layers that train, the blob's otherwise.
+    /// the trained copy (or updated state, such as moving statistics) for layers that
+    /// train, the blob's otherwise.
     pub fn param(&self, layer: usize, index: usize) -> Option<&[T]> {
         let entry = self.graph.layers().get(layer)?;
-        let blob = *entry.params.get(index)?;
-        match (
-            &self.training,
-            self.plan.param_offsets.get(layer).copied().flatten(),
-        ) {
-            (Some(t), Some(off)) => {
-                let start = off
-                    + entry
-                        .params
-                        .iter()
-                        .take(index)
-                        .map(|p| p.len())
-                        .sum::<usize>();
-                t.params.get(start..start + blob.len())
-            }
-            _ => Some(blob),
-        }
+        entry.params.get(index)?;
+        params_of(&self.training, &self.plan, layer, entry)
+            .get(index)
+            .copied()
     }
 
     /// Runs the model on `x` (any number of samples, flattened, each of the input shape)
@@ -262,20 +263,9 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             };
             let off = self.plan.act_offsets[k].unwrap_or(0);
             let y_k = &self.activations[off..off + b * l.output.len()];
-            let mut ps: Vec<&[T], MAX_PARAMS> = Vec::new();
-            let mut dparams = None;
-            match self.plan.param_offsets[k] {
-                Some(at) => {
-                    let count = l.param_count();
-                    let mut p_at = at;
-                    for p in l.params.iter() {
-                        let _ = ps.push(&t.params[p_at..p_at + p.len()]);
-                        p_at += p.len();
-                    }
-                    dparams = Some(&mut t.grads[at..at + count]);
-                }
-                None => ps.extend(l.params.iter().copied()),
-            }
+            let ps = split_params(t.params, t.layer_state, &self.plan, k, l);
+            let dparams = self.plan.param_offsets[k]
+                .map(|at| &mut t.grads[at..at + l.trainable_param_count()]);
             let want_dx = k > lowest;
             let xv = TensorView::new(l.input.with_batch(b)?, x_k)?;
             let yv = TensorView::new(l.output.with_batch(b)?, y_k)?;
@@ -290,7 +280,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
                     None
                 },
                 dparams,
-                &ctx.for_layer(k),
+                &layer_context(&ctx, &self.plan, k, l),
             )?;
             core::mem::swap(&mut dy, &mut dx);
         }
@@ -299,7 +289,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             .iter()
             .zip(self.plan.param_offsets.iter())
             .filter(|(_, off)| off.is_some())
-            .flat_map(|(l, _)| l.params.iter().map(|p| p.len()));
+            .flat_map(|(l, _)| l.params[..l.trainable_tensors()].iter().map(|p| p.len()));
         cfg.optimizer.apply(
             t.iterations,
             &mut t.optimizer_scalars,
@@ -312,7 +302,8 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
         Ok(loss)
     }
 
-    /// Forward through every layer whose output lives in the arena.
+    /// Forward through every layer whose output lives in the arena; in a training
+    /// context, then updates the state of the layers that train (moving statistics).
     fn forward(&mut self, x: &[T], b: usize, ctx: &Context) -> Result<()> {
         let layers = self.graph.layers();
         for (k, l) in layers.iter().enumerate() {
@@ -320,19 +311,46 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
                 break;
             };
             let dst = dst_off..dst_off + b * l.output.len();
-            let ps = params_of(&self.training, &self.plan, k, l.params.iter().copied());
+            let lctx = layer_context(ctx, &self.plan, k, l);
             let out_shape = l.output.with_batch(b)?;
-            if k == 0 {
-                let yv = TensorViewMut::new(out_shape, &mut self.activations[dst])?;
-                let xv = TensorView::new(l.input.with_batch(b)?, x)?;
-                l.config.forward(&ps, xv, yv, &ctx.for_layer(k))?;
-            } else {
-                let src_off = self.plan.act_offsets[k - 1].unwrap_or(0);
-                let src = src_off..src_off + b * l.input.len();
-                let (xs, ys) = split_pair(self.activations, src, dst)?;
-                let xv = TensorView::new(l.input.with_batch(b)?, xs)?;
-                let yv = TensorViewMut::new(out_shape, ys)?;
-                l.config.forward(&ps, xv, yv, &ctx.for_layer(k))?;
+            let in_shape = l.input.with_batch(b)?;
+            let src = match k {
+                0 => None,
+                _ => {
+                    let off = self.plan.act_offsets[k - 1].unwrap_or(0);
+                    Some(off..off + b * l.input.len())
+                }
+            };
+            {
+                let ps = params_of(&self.training, &self.plan, k, l);
+                match &src {
+                    None => {
+                        let yv = TensorViewMut::new(out_shape, &mut self.activations[dst])?;
+                        l.config
+                            .forward(&ps, TensorView::new(in_shape, x)?, yv, &lctx)?;
+                    }
+                    Some(src) => {
+                        let (xs, ys) = split_pair(self.activations, src.clone(), dst)?;
+                        let xv = TensorView::new(in_shape, xs)?;
+                        let yv = TensorViewMut::new(out_shape, ys)?;
+                        l.config.forward(&ps, xv, yv, &lctx)?;
+                    }
+                }
+            }
+            if let (true, Some(at), Some(t)) = (
+                lctx.training,
+                self.plan.state_offsets[k],
+                self.training.as_mut(),
+            ) {
+                let n = l.param_count() - l.trainable_param_count();
+                let xs: &[T] = match src {
+                    None => x,
+                    Some(src) => &self.activations[src],
+                };
+                l.config.update_state(
+                    TensorView::new(in_shape, xs)?,
+                    &mut t.layer_state[at..at + n],
+                )?;
             }
         }
         Ok(())
@@ -349,12 +367,12 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             let off = self.plan.act_offsets[k - 1].unwrap_or(0);
             &self.activations[off..off + b * l.input.len()]
         };
-        let ps = params_of(&self.training, &self.plan, k, l.params.iter().copied());
+        let ps = params_of(&self.training, &self.plan, k, l);
         l.config.forward(
             &ps,
             TensorView::new(l.input.with_batch(b)?, src)?,
             TensorViewMut::new(l.output.with_batch(b)?, y)?,
-            &ctx.for_layer(k),
+            &layer_context(ctx, &self.plan, k, l),
         )
     }
 
@@ -518,22 +536,58 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
     }
 }
 
-/// The parameter slices layer `k` computes with: trained copies or blob weights.
+/// The parameter slices layer `k` computes with: trained copies and updated state for
+/// a layer that trains, blob weights otherwise.
 fn params_of<'p, T: Scalar, const N: usize>(
     training: &'p Option<Training<'_, T>>,
     plan: &MemoryPlan<N>,
     k: usize,
-    blob: impl Iterator<Item = &'p [T]>,
+    l: &'p LayerEntry<'_, T>,
 ) -> Vec<&'p [T], MAX_PARAMS> {
+    match training {
+        Some(t) => split_params(t.params, t.layer_state, plan, k, l),
+        None => l.params.iter().copied().collect(),
+    }
+}
+
+/// [`params_of`] from the training regions themselves (so that the caller can borrow
+/// other fields of the training state mutably).
+fn split_params<'p, T: Scalar, const N: usize>(
+    params: &'p [T],
+    layer_state: &'p [T],
+    plan: &MemoryPlan<N>,
+    k: usize,
+    l: &'p LayerEntry<'_, T>,
+) -> Vec<&'p [T], MAX_PARAMS> {
+    let Some(mut at) = plan.param_offsets.get(k).copied().flatten() else {
+        return l.params.iter().copied().collect();
+    };
+    let n_train = l.trainable_tensors();
     let mut ps = Vec::new();
-    match (training, plan.param_offsets.get(k).copied().flatten()) {
-        (Some(t), Some(mut at)) => {
-            for p in blob {
-                let _ = ps.push(t.params.get(at..at + p.len()).unwrap_or(&[]));
-                at += p.len();
-            }
-        }
-        _ => ps.extend(blob),
+    for p in &l.params[..n_train] {
+        let _ = ps.push(params.get(at..at + p.len()).unwrap_or(&[]));
+        at += p.len();
+    }
+    let mut at = plan.state_offsets.get(k).copied().flatten().unwrap_or(0);
+    for p in &l.params[n_train..] {
+        let _ = ps.push(layer_state.get(at..at + p.len()).unwrap_or(&[]));
+        at += p.len();
     }
     ps
+}
+
+/// Layer `k`'s context within a model call. As in Keras, a layer with state (e.g.
+/// BatchNormalization) that does not train runs in inference mode even while the model
+/// trains (`training and self.trainable`).
+fn layer_context<T, const N: usize>(
+    ctx: &Context,
+    plan: &MemoryPlan<N>,
+    k: usize,
+    l: &LayerEntry<'_, T>,
+) -> Context {
+    let mut c = ctx.for_layer(k);
+    if l.config.state_tensors() > 0 && plan.param_offsets.get(k).copied().flatten().is_none() {
+        c.training = false;
+    }
+    c
 }

@@ -17,6 +17,7 @@ use ember_nn::layers::{
 use ember_nn::{Scalar, Shape, Q16_16};
 use serde_json::Value;
 
+mod normalization;
 mod options;
 
 use crate::blob_file::AlignedBytes;
@@ -40,7 +41,7 @@ pub enum DTypeChoice {
 /// Layer classes the converter accepts (for error messages).
 pub const SUPPORTED_CLASSES: &str = "Dense, Activation, ReLU, LeakyReLU, ELU, PReLU, Softmax, \
 ThresholdedReLU, Flatten, Reshape, Permute, RepeatVector, Dropout, GaussianNoise, \
-GaussianDropout, AlphaDropout";
+GaussianDropout, AlphaDropout, BatchNormalization";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -215,6 +216,9 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
         "AlphaDropout" => {
             let (rate, seed) = noise_options(l, "rate")?;
             LayerConfig::AlphaDropout(AlphaDropout { rate, seed })
+        }
+        "BatchNormalization" => {
+            LayerConfig::BatchNormalization(normalization::batch_normalization(l)?)
         }
         _ => {
             return Err(Error::UnsupportedLayer {

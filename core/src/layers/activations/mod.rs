@@ -12,6 +12,7 @@ mod softmax;
 mod thresholded_relu;
 
 pub use activation::ActivationLayer;
+pub(crate) use common::check;
 pub use elu::ELU;
 pub use leaky_relu::LeakyReLU;
 pub use prelu::PReLU;
