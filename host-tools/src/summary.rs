@@ -51,8 +51,9 @@ pub struct Summary {
     pub arena_training_bytes: usize,
     /// Human-readable description of the training configuration.
     pub training_config: String,
-    /// Breakdown of training memory: params, grads, optimizer, activations, gradient buffers.
-    pub training_breakdown: [usize; 5],
+    /// Breakdown of training memory: params, grads, optimizer, layer state (moving
+    /// statistics), activations, gradient buffers.
+    pub training_breakdown: [usize; 6],
 }
 
 /// Summarises a blob for inference batches of `batch` and the training configuration
@@ -85,7 +86,7 @@ fn summarize_as<T: Scalar>(blob: &[u8], batch: usize, train: &TrainConfig) -> Re
             output_shape: with_batch(l.output.dims()),
             params: l.param_count(),
             macs: l.config.macs(l.input),
-            trains: l.param_count() > 0 && train.trainable.includes(k, n, l.trainable),
+            trains: l.trainable_param_count() > 0 && train.trainable.includes(k, n, l.trainable),
         })
         .collect();
     Ok(Summary {
@@ -104,6 +105,7 @@ fn summarize_as<T: Scalar>(blob: &[u8], batch: usize, train: &TrainConfig) -> Re
             training.params_bytes,
             training.grads_bytes,
             training.optimizer_bytes,
+            training.state_bytes,
             training.activations_bytes,
             training.gradient_buffers_bytes,
         ],
@@ -167,8 +169,8 @@ pub fn render(s: &Summary) -> String {
     ));
     let b = s.training_breakdown;
     out.push_str(&format!(
-        " Arena, training ({}): {} bytes\n   = params {} + grads {} + optimizer {} + activations {} + gradient buffers {}\n",
-        s.training_config, s.arena_training_bytes, b[0], b[1], b[2], b[3], b[4]
+        " Arena, training ({}): {} bytes\n   = params {} + grads {} + optimizer {} + layer state {} + activations {} + gradient buffers {}\n",
+        s.training_config, s.arena_training_bytes, b[0], b[1], b[2], b[3], b[4], b[5]
     ));
     out
 }

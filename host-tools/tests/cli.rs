@@ -157,7 +157,7 @@ fn inspect_json_values() {
     for opt in ["sgd", "sgd-momentum", "adam", "adam-amsgrad"] {
         let w = inspect_json(&blob, &["--optimizer", opt]);
         let parts = breakdown(&w);
-        assert_eq!(parts.len(), 5);
+        assert_eq!(parts.len(), 6);
         assert_eq!(
             parts.iter().sum::<u64>(),
             u(&w, "arena_training_bytes"),
@@ -173,8 +173,8 @@ fn inspect_json_values() {
     // Only the optimizer state depends on the optimizer.
     for (opt, _, parts) in &totals {
         assert_eq!(
-            [parts[0], parts[1], parts[3], parts[4]],
-            [sgd.2[0], sgd.2[1], sgd.2[3], sgd.2[4]],
+            [parts[0], parts[1], parts[3], parts[4], parts[5]],
+            [sgd.2[0], sgd.2[1], sgd.2[3], sgd.2[4], sgd.2[5]],
             "{opt}"
         );
     }
