@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ActivationLayer, AlphaDropout, BatchNormalization, Context, Dense, Dropout, Flatten,
-    GaussianDropout, GaussianNoise, Layer, LeakyReLU, PReLU, ParamShapes, Permute, ReLU,
-    RepeatVector, Reshape, Softmax, ThresholdedReLU, ELU,
+    GaussianDropout, GaussianNoise, Layer, LayerNormalization, LeakyReLU, PReLU, ParamShapes,
+    Permute, ReLU, RepeatVector, Reshape, Softmax, ThresholdedReLU, ELU,
 };
 use crate::{Result, Scalar, Shape, TensorView, TensorViewMut};
 
@@ -50,6 +50,8 @@ pub enum LayerConfig {
     AlphaDropout(AlphaDropout),
     /// [`BatchNormalization`] (variant 38).
     BatchNormalization(BatchNormalization),
+    /// [`LayerNormalization`] (variant 39).
+    LayerNormalization(LayerNormalization),
 }
 
 impl LayerConfig {
@@ -73,6 +75,7 @@ impl LayerConfig {
             LayerConfig::GaussianDropout(_) => GaussianDropout::KERAS_CLASS,
             LayerConfig::AlphaDropout(_) => AlphaDropout::KERAS_CLASS,
             LayerConfig::BatchNormalization(_) => BatchNormalization::KERAS_CLASS,
+            LayerConfig::LayerNormalization(_) => LayerNormalization::KERAS_CLASS,
         }
     }
 
@@ -96,6 +99,7 @@ impl LayerConfig {
             LayerConfig::GaussianDropout(l) => l.output_shape(input),
             LayerConfig::AlphaDropout(l) => l.output_shape(input),
             LayerConfig::BatchNormalization(l) => l.output_shape(input),
+            LayerConfig::LayerNormalization(l) => l.output_shape(input),
         }
     }
 
@@ -119,6 +123,7 @@ impl LayerConfig {
             LayerConfig::GaussianDropout(l) => l.param_shapes(input),
             LayerConfig::AlphaDropout(l) => l.param_shapes(input),
             LayerConfig::BatchNormalization(l) => l.param_shapes(input),
+            LayerConfig::LayerNormalization(l) => l.param_shapes(input),
         }
     }
 
@@ -142,6 +147,7 @@ impl LayerConfig {
             LayerConfig::GaussianDropout(l) => l.macs(input),
             LayerConfig::AlphaDropout(l) => l.macs(input),
             LayerConfig::BatchNormalization(l) => l.macs(input),
+            LayerConfig::LayerNormalization(l) => l.macs(input),
         }
     }
 
@@ -171,6 +177,7 @@ impl LayerConfig {
             LayerConfig::GaussianDropout(l) => l.forward(params, x, y, ctx),
             LayerConfig::AlphaDropout(l) => l.forward(params, x, y, ctx),
             LayerConfig::BatchNormalization(l) => l.forward(params, x, y, ctx),
+            LayerConfig::LayerNormalization(l) => l.forward(params, x, y, ctx),
         }
     }
 
@@ -204,6 +211,7 @@ impl LayerConfig {
             LayerConfig::GaussianDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::AlphaDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::BatchNormalization(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::LayerNormalization(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
         }
     }
 

@@ -18,7 +18,7 @@ mod window;
 pub use activations::{ActivationLayer, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU};
 pub use config::LayerConfig;
 pub use dense::Dense;
-pub use normalization::BatchNormalization;
+pub use normalization::{BatchNormalization, LayerNormalization};
 pub use regularization::{AlphaDropout, Dropout, GaussianDropout, GaussianNoise};
 pub use reshaping::{Flatten, Permute, RepeatVector, Reshape};
 pub use window::{Padding, Window};

@@ -41,7 +41,7 @@ pub enum DTypeChoice {
 /// Layer classes the converter accepts (for error messages).
 pub const SUPPORTED_CLASSES: &str = "Dense, Activation, ReLU, LeakyReLU, ELU, PReLU, Softmax, \
 ThresholdedReLU, Flatten, Reshape, Permute, RepeatVector, Dropout, GaussianNoise, \
-GaussianDropout, AlphaDropout, BatchNormalization";
+GaussianDropout, AlphaDropout, BatchNormalization, LayerNormalization";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -219,6 +219,9 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
         }
         "BatchNormalization" => {
             LayerConfig::BatchNormalization(normalization::batch_normalization(l)?)
+        }
+        "LayerNormalization" => {
+            LayerConfig::LayerNormalization(normalization::layer_normalization(l)?)
         }
         _ => {
             return Err(Error::UnsupportedLayer {

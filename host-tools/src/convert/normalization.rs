@@ -1,6 +1,6 @@
 //! Converter mappings of Keras's normalization layers.
 
-use ember_nn::layers::BatchNormalization;
+use ember_nn::layers::{BatchNormalization, LayerNormalization};
 use serde_json::Value;
 
 use super::options::{float_option, require_float32, require_null, unsupported};
@@ -60,4 +60,48 @@ pub(super) fn batch_normalization(l: &KerasLayer) -> Result<BatchNormalization> 
         center: bool_option(l, "center", true)?,
         scale: bool_option(l, "scale", true)?,
     })
+}
+
+/// `keras.layers.LayerNormalization`. `axis` may be one axis or a list; the model's input
+/// shape decides later whether they are the trailing axes Ember normalizes. Regularizers,
+/// constraints and the deprecated `rms_scaling=True` are refused.
+pub(super) fn layer_normalization(l: &KerasLayer) -> Result<LayerNormalization> {
+    require_float32(l)?;
+    require_null(
+        l,
+        &[
+            "beta_regularizer",
+            "gamma_regularizer",
+            "beta_constraint",
+            "gamma_constraint",
+        ],
+    )?;
+    if bool_option(l, "rms_scaling", false)? {
+        return Err(unsupported(l, "rms_scaling", &Value::Bool(true), "false"));
+    }
+    const AXES: &str = "one axis or a list of the input's trailing axes";
+    let v = l.config.get("axis").unwrap_or(&Value::Null);
+    let axes: Option<Vec<i64>> = match v {
+        Value::Null => Some(vec![-1]),
+        Value::Array(a) => a.iter().map(Value::as_i64).collect(),
+        _ => v.as_i64().map(|a| vec![a]),
+    };
+    let epsilon = float_option(l, "epsilon", 1e-3)?;
+    if epsilon < 0.0 {
+        return Err(unsupported(
+            l,
+            "epsilon",
+            &l.config["epsilon"],
+            "a number >= 0",
+        ));
+    }
+    let base = LayerNormalization {
+        epsilon,
+        center: bool_option(l, "center", true)?,
+        scale: bool_option(l, "scale", true)?,
+        ..LayerNormalization::last_axis(epsilon)
+    };
+    axes.filter(|a| !a.contains(&0))
+        .and_then(|a| base.with_axes(&a))
+        .ok_or_else(|| unsupported(l, "axis", v, AXES))
 }
