@@ -10,6 +10,7 @@
 mod activations;
 mod config;
 mod dense;
+mod pooling;
 mod regularization;
 mod reshaping;
 mod window;
@@ -17,6 +18,10 @@ mod window;
 pub use activations::{ActivationLayer, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU};
 pub use config::LayerConfig;
 pub use dense::Dense;
+pub use pooling::{
+    AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
+};
 pub use regularization::{AlphaDropout, Dropout, GaussianDropout, GaussianNoise};
 pub use reshaping::{Flatten, Permute, RepeatVector, Reshape};
 pub use window::{Padding, Window};
