@@ -263,3 +263,38 @@ pub fn global_avg_backward<T: Scalar>(positions: usize, channels: usize, dy: &[T
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::{Padding, Window};
+
+    #[test]
+    fn valid_taps_clip_windows_to_the_input() {
+        // Pool 3, stride 2, same on 7: pad 1 before; window 0 skips tap 0, window 3
+        // (inputs 5, 6, 7) skips tap 2.
+        assert_eq!(valid_taps(0, 2, 1, 3, 7), (1, 3));
+        assert_eq!(valid_taps(1, 2, 1, 3, 7), (0, 3));
+        assert_eq!(valid_taps(3, 2, 1, 3, 7), (0, 2));
+        // A window far larger than the input sees only the input.
+        assert_eq!(valid_taps(0, 1, 5, usize::MAX, 3), (5, 8));
+    }
+
+    #[test]
+    fn same_padding_counts_only_valid_taps() {
+        let w = Window::new(3, 2, 1).unwrap();
+        let g = ConvGeometry::new(7, 8, 1, w, w, Padding::Same, 1).unwrap();
+        // Rows pad 1 before (7 is odd), columns 0 before and 1 after (8 is even).
+        assert_eq!((g.pad_top, g.pad_left), (1, 0));
+        assert_eq!(window_count(&g, 0, 0), 2 * 3);
+        assert_eq!(window_count(&g, 3, 3), 2 * 2);
+        assert_eq!(window_count(&g, 1, 1), 9);
+        let x: [f32; 56] = core::array::from_fn(|i| i as f32);
+        let mut y = [0.0f32; 16];
+        avg_forward(&g, &x, &mut y);
+        // Output (0, 0): rows 0–1, columns 0–2 → mean of 0, 1, 2, 8, 9, 10.
+        assert_eq!(y[0], 5.0);
+        max_forward(&g, &x, &mut y);
+        assert_eq!(y[15], 55.0);
+    }
+}
