@@ -8,6 +8,10 @@ use super::{
     GaussianDropout, GaussianNoise, Layer, LayerNormalization, LeakyReLU, PReLU, ParamShapes,
     Permute, ReLU, RepeatVector, Reshape, Softmax, ThresholdedReLU, ELU,
 };
+use super::{
+    AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
+};
 use crate::{Result, Scalar, Shape, TensorView, TensorViewMut};
 
 /// Every layer Ember implements, as stored in a blob (postcard encodes the variant index
@@ -48,6 +52,22 @@ pub enum LayerConfig {
     GaussianDropout(GaussianDropout),
     /// [`AlphaDropout`] (variant 15).
     AlphaDropout(AlphaDropout),
+    /// [`MaxPooling1D`] (variant 30).
+    MaxPooling1D(MaxPooling1D),
+    /// [`MaxPooling2D`] (variant 31).
+    MaxPooling2D(MaxPooling2D),
+    /// [`AveragePooling1D`] (variant 32).
+    AveragePooling1D(AveragePooling1D),
+    /// [`AveragePooling2D`] (variant 33).
+    AveragePooling2D(AveragePooling2D),
+    /// [`GlobalMaxPooling1D`] (variant 34).
+    GlobalMaxPooling1D(GlobalMaxPooling1D),
+    /// [`GlobalMaxPooling2D`] (variant 35).
+    GlobalMaxPooling2D(GlobalMaxPooling2D),
+    /// [`GlobalAveragePooling1D`] (variant 36).
+    GlobalAveragePooling1D(GlobalAveragePooling1D),
+    /// [`GlobalAveragePooling2D`] (variant 37).
+    GlobalAveragePooling2D(GlobalAveragePooling2D),
     /// [`BatchNormalization`] (variant 38).
     BatchNormalization(BatchNormalization),
     /// [`LayerNormalization`] (variant 39).
@@ -74,6 +94,14 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(_) => GaussianNoise::KERAS_CLASS,
             LayerConfig::GaussianDropout(_) => GaussianDropout::KERAS_CLASS,
             LayerConfig::AlphaDropout(_) => AlphaDropout::KERAS_CLASS,
+            LayerConfig::MaxPooling1D(_) => MaxPooling1D::KERAS_CLASS,
+            LayerConfig::MaxPooling2D(_) => MaxPooling2D::KERAS_CLASS,
+            LayerConfig::AveragePooling1D(_) => AveragePooling1D::KERAS_CLASS,
+            LayerConfig::AveragePooling2D(_) => AveragePooling2D::KERAS_CLASS,
+            LayerConfig::GlobalMaxPooling1D(_) => GlobalMaxPooling1D::KERAS_CLASS,
+            LayerConfig::GlobalMaxPooling2D(_) => GlobalMaxPooling2D::KERAS_CLASS,
+            LayerConfig::GlobalAveragePooling1D(_) => GlobalAveragePooling1D::KERAS_CLASS,
+            LayerConfig::GlobalAveragePooling2D(_) => GlobalAveragePooling2D::KERAS_CLASS,
             LayerConfig::BatchNormalization(_) => BatchNormalization::KERAS_CLASS,
             LayerConfig::LayerNormalization(_) => LayerNormalization::KERAS_CLASS,
         }
@@ -98,6 +126,14 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.output_shape(input),
             LayerConfig::GaussianDropout(l) => l.output_shape(input),
             LayerConfig::AlphaDropout(l) => l.output_shape(input),
+            LayerConfig::MaxPooling1D(l) => l.output_shape(input),
+            LayerConfig::MaxPooling2D(l) => l.output_shape(input),
+            LayerConfig::AveragePooling1D(l) => l.output_shape(input),
+            LayerConfig::AveragePooling2D(l) => l.output_shape(input),
+            LayerConfig::GlobalMaxPooling1D(l) => l.output_shape(input),
+            LayerConfig::GlobalMaxPooling2D(l) => l.output_shape(input),
+            LayerConfig::GlobalAveragePooling1D(l) => l.output_shape(input),
+            LayerConfig::GlobalAveragePooling2D(l) => l.output_shape(input),
             LayerConfig::BatchNormalization(l) => l.output_shape(input),
             LayerConfig::LayerNormalization(l) => l.output_shape(input),
         }
@@ -122,6 +158,14 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.param_shapes(input),
             LayerConfig::GaussianDropout(l) => l.param_shapes(input),
             LayerConfig::AlphaDropout(l) => l.param_shapes(input),
+            LayerConfig::MaxPooling1D(l) => l.param_shapes(input),
+            LayerConfig::MaxPooling2D(l) => l.param_shapes(input),
+            LayerConfig::AveragePooling1D(l) => l.param_shapes(input),
+            LayerConfig::AveragePooling2D(l) => l.param_shapes(input),
+            LayerConfig::GlobalMaxPooling1D(l) => l.param_shapes(input),
+            LayerConfig::GlobalMaxPooling2D(l) => l.param_shapes(input),
+            LayerConfig::GlobalAveragePooling1D(l) => l.param_shapes(input),
+            LayerConfig::GlobalAveragePooling2D(l) => l.param_shapes(input),
             LayerConfig::BatchNormalization(l) => l.param_shapes(input),
             LayerConfig::LayerNormalization(l) => l.param_shapes(input),
         }
@@ -146,6 +190,14 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.macs(input),
             LayerConfig::GaussianDropout(l) => l.macs(input),
             LayerConfig::AlphaDropout(l) => l.macs(input),
+            LayerConfig::MaxPooling1D(l) => l.macs(input),
+            LayerConfig::MaxPooling2D(l) => l.macs(input),
+            LayerConfig::AveragePooling1D(l) => l.macs(input),
+            LayerConfig::AveragePooling2D(l) => l.macs(input),
+            LayerConfig::GlobalMaxPooling1D(l) => l.macs(input),
+            LayerConfig::GlobalMaxPooling2D(l) => l.macs(input),
+            LayerConfig::GlobalAveragePooling1D(l) => l.macs(input),
+            LayerConfig::GlobalAveragePooling2D(l) => l.macs(input),
             LayerConfig::BatchNormalization(l) => l.macs(input),
             LayerConfig::LayerNormalization(l) => l.macs(input),
         }
@@ -176,6 +228,14 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.forward(params, x, y, ctx),
             LayerConfig::GaussianDropout(l) => l.forward(params, x, y, ctx),
             LayerConfig::AlphaDropout(l) => l.forward(params, x, y, ctx),
+            LayerConfig::MaxPooling1D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::MaxPooling2D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::AveragePooling1D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::AveragePooling2D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::GlobalMaxPooling1D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::GlobalMaxPooling2D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::GlobalAveragePooling1D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::GlobalAveragePooling2D(l) => l.forward(params, x, y, ctx),
             LayerConfig::BatchNormalization(l) => l.forward(params, x, y, ctx),
             LayerConfig::LayerNormalization(l) => l.forward(params, x, y, ctx),
         }
@@ -210,6 +270,18 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::GaussianDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::AlphaDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::MaxPooling1D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::MaxPooling2D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::AveragePooling1D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::AveragePooling2D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::GlobalMaxPooling1D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::GlobalMaxPooling2D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::GlobalAveragePooling1D(l) => {
+                l.backward(params, x, y, dy, dx, dparams, ctx)
+            }
+            LayerConfig::GlobalAveragePooling2D(l) => {
+                l.backward(params, x, y, dy, dx, dparams, ctx)
+            }
             LayerConfig::BatchNormalization(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::LayerNormalization(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
         }

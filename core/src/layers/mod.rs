@@ -11,6 +11,7 @@ mod activations;
 mod config;
 mod dense;
 mod normalization;
+mod pooling;
 mod regularization;
 mod reshaping;
 mod window;
@@ -19,6 +20,10 @@ pub use activations::{ActivationLayer, LeakyReLU, PReLU, ReLU, Softmax, Threshol
 pub use config::LayerConfig;
 pub use dense::Dense;
 pub use normalization::{BatchNormalization, LayerNormalization};
+pub use pooling::{
+    AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
+};
 pub use regularization::{AlphaDropout, Dropout, GaussianDropout, GaussianNoise};
 pub use reshaping::{Flatten, Permute, RepeatVector, Reshape};
 pub use window::{Padding, Window};

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 mod normalization;
 mod options;
+mod pooling;
 
 use crate::blob_file::AlignedBytes;
 use crate::keras::{KerasLayer, KerasModel};
@@ -41,7 +42,9 @@ pub enum DTypeChoice {
 /// Layer classes the converter accepts (for error messages).
 pub const SUPPORTED_CLASSES: &str = "Dense, Activation, ReLU, LeakyReLU, ELU, PReLU, Softmax, \
 ThresholdedReLU, Flatten, Reshape, Permute, RepeatVector, Dropout, GaussianNoise, \
-GaussianDropout, AlphaDropout, BatchNormalization, LayerNormalization";
+GaussianDropout, AlphaDropout, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D, \
+GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, \
+BatchNormalization, LayerNormalization";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -222,6 +225,18 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
         }
         "LayerNormalization" => {
             LayerConfig::LayerNormalization(normalization::layer_normalization(l)?)
+        }
+        "MaxPooling1D" => LayerConfig::MaxPooling1D(pooling::max_pooling_1d(l)?),
+        "MaxPooling2D" => LayerConfig::MaxPooling2D(pooling::max_pooling_2d(l)?),
+        "AveragePooling1D" => LayerConfig::AveragePooling1D(pooling::average_pooling_1d(l)?),
+        "AveragePooling2D" => LayerConfig::AveragePooling2D(pooling::average_pooling_2d(l)?),
+        "GlobalMaxPooling1D" => LayerConfig::GlobalMaxPooling1D(pooling::global_max_pooling_1d(l)?),
+        "GlobalMaxPooling2D" => LayerConfig::GlobalMaxPooling2D(pooling::global_max_pooling_2d(l)?),
+        "GlobalAveragePooling1D" => {
+            LayerConfig::GlobalAveragePooling1D(pooling::global_average_pooling_1d(l)?)
+        }
+        "GlobalAveragePooling2D" => {
+            LayerConfig::GlobalAveragePooling2D(pooling::global_average_pooling_2d(l)?)
         }
         _ => {
             return Err(Error::UnsupportedLayer {

@@ -2,3 +2,4 @@
 //! with these on the shared test suite.
 
 pub mod dense;
+pub mod pooling;
