@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ember_cli::convert::{convert, DTypeChoice};
+use ember_cli::convert::{convert, convert_with, ConvertOptions, DTypeChoice};
 use ember_cli::summary::{render, summarize};
 use ember_cli::train_spec::{parse_optimizer, parse_trainable};
 use ember_cli::{blob_file, keras, predict, tensor_file, train, Error, Result};
@@ -55,7 +55,7 @@ enum Command {
     /// Convert a Keras model (`.keras`, or a legacy `.h5` from Keras 3 or tf.keras 2) into an
     /// Ember blob.
     ///
-    /// Example: ember convert model.keras -o model.emb --dtype f32
+    /// Example: ember convert model.keras -o model.emb --dtype f32 --fold-batchnorm
     Convert {
         /// The `.keras` or `.h5` file.
         model: PathBuf,
@@ -65,6 +65,10 @@ enum Command {
         /// Weight type: f32 or fixed (Q16.16).
         #[arg(long, default_value = "f32", value_parser = parse_dtype)]
         dtype: DTypeChoice,
+        /// Fold each BatchNormalization that follows a linear Dense or convolution into
+        /// that layer (inference deployments: one layer less, same outputs up to rounding).
+        #[arg(long)]
+        fold_batchnorm: bool,
         #[command(flatten)]
         memory: MemoryArgs,
     },
@@ -209,10 +213,15 @@ fn run(cli: Cli) -> Result<()> {
             model,
             output,
             dtype,
+            fold_batchnorm,
             memory,
         } => {
             let keras_model = keras::read_keras_file(&model)?;
-            let blob = convert(&keras_model, dtype)?;
+            let options = ConvertOptions {
+                dtype,
+                fold_batchnorm,
+            };
+            let blob = convert_with(&keras_model, &options)?;
             // Summarize first: a refused memory option must not leave an output file.
             let s = summarize(blob.as_slice(), memory.batch, &memory.train_config())?;
             blob_file::write(&output, blob.as_slice())?;

@@ -434,3 +434,41 @@ fn fixed_point_follows_f32() {
         }
     }
 }
+
+#[test]
+fn fold_batchnorm_into_dense_keeps_predictions() {
+    use ember_cli::convert::{convert_with, ConvertOptions};
+    let k = read_keras_file(&fixture(DIR, "model.keras")).unwrap();
+    let options = ConvertOptions {
+        dtype: DTypeChoice::F32,
+        fold_batchnorm: true,
+    };
+    let folded = convert_with(&k, &options).unwrap();
+    let g = ember_nn::model::Graph::<f32>::parse(folded.as_slice()).unwrap();
+    let classes: Vec<&str> = g.layers().iter().map(|l| l.config.keras_class()).collect();
+    assert_eq!(classes, ["Dense", "ReLU", "Dense"]);
+    let x = npy(DIR, "model_x.npy");
+    let want = npy(DIR, "model_y.npy");
+    let y = predict(folded.as_slice(), &x, 5).unwrap();
+    assert_close("folded predict", &y.data, &want.data, 1e-5, 1e-7);
+    // A Dense without bias gains one.
+    let mut nb = k.clone();
+    nb.layers[0].config["use_bias"] = Value::Bool(false);
+    nb.layers[0].weights.truncate(1);
+    let f = convert_with(&nb, &options).unwrap();
+    let g = ember_nn::model::Graph::<f32>::parse(f.as_slice()).unwrap();
+    assert_eq!(g.layers().len(), 3);
+    assert_eq!(g.layers()[0].params.len(), 2);
+    let unfolded = convert(&nb, DTypeChoice::F32).unwrap();
+    let (a, b) = (
+        predict(f.as_slice(), &x, 5).unwrap(),
+        predict(unfolded.as_slice(), &x, 5).unwrap(),
+    );
+    assert_close("folded, no bias", &a.data, &b.data, 1e-5, 1e-7);
+    // An activation between Dense and BatchNormalization makes the pair non-linear: kept.
+    let mut act = k.clone();
+    act.layers[0].config["activation"] = Value::String("relu".into());
+    let f = convert_with(&act, &options).unwrap();
+    let g = ember_nn::model::Graph::<f32>::parse(f.as_slice()).unwrap();
+    assert_eq!(g.layers().len(), 4);
+}

@@ -17,6 +17,7 @@ use ember_nn::layers::{
 use ember_nn::{Scalar, Shape, Q16_16};
 use serde_json::Value;
 
+pub mod fold;
 mod normalization;
 mod options;
 mod pooling;
@@ -73,6 +74,30 @@ impl Lowered<'_> {
 /// `Dense(activation=linear)` named like the Keras layer, then an `Activation` layer
 /// named `<name>/activation` (see [`layer_configs`]); layer indices after it shift by one.
 pub fn convert(model: &KerasModel, dtype: DTypeChoice) -> Result<AlignedBytes> {
+    convert_with(
+        model,
+        &ConvertOptions {
+            dtype,
+            fold_batchnorm: false,
+        },
+    )
+}
+
+/// Conversion options (`ember convert`'s flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConvertOptions {
+    /// The numeric type the blob stores (`--dtype`).
+    pub dtype: DTypeChoice,
+    /// Fold each `BatchNormalization` that directly follows a linear `Dense` or
+    /// convolution into that layer's kernel and bias (`--fold-batchnorm`; see
+    /// [`fold`]). The model computes the same function in inference (up to float
+    /// rounding) with one layer less; the moving statistics can no longer train.
+    pub fold_batchnorm: bool,
+}
+
+/// [`convert`] with [`ConvertOptions`].
+pub fn convert_with(model: &KerasModel, options: &ConvertOptions) -> Result<AlignedBytes> {
+    let dtype = options.dtype;
     let input = input_shape(model)?;
     let mut lowered = Vec::new();
     for l in &model.layers {
@@ -116,21 +141,21 @@ pub fn convert(model: &KerasModel, dtype: DTypeChoice) -> Result<AlignedBytes> {
         }
         shape = c.output_shape(shape)?;
     }
+    let mut params: Vec<Vec<Vec<f32>>> = lowered
+        .iter()
+        .map(|l| l.weights().iter().map(|w| w.data.clone()).collect())
+        .collect();
+    if options.fold_batchnorm {
+        fold::fold_batchnorm(input, &mut lowered, &mut params)?;
+    }
     match dtype {
-        DTypeChoice::F32 => {
-            let params: Vec<Vec<Vec<f32>>> = lowered
-                .iter()
-                .map(|l| l.weights().iter().map(|w| w.data.clone()).collect())
-                .collect();
-            encode::<f32>(model, input, &lowered, &params)
-        }
+        DTypeChoice::F32 => encode::<f32>(model, input, &lowered, &params),
         DTypeChoice::Fixed => {
-            let params: Vec<Vec<Vec<Q16_16>>> = lowered
+            let params: Vec<Vec<Vec<Q16_16>>> = params
                 .iter()
                 .map(|l| {
-                    l.weights()
-                        .iter()
-                        .map(|w| w.data.iter().map(|&v| Q16_16::from_f32(v)).collect())
+                    l.iter()
+                        .map(|w| w.iter().map(|&v| Q16_16::from_f32(v)).collect())
                         .collect()
                 })
                 .collect();
