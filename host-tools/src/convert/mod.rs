@@ -17,6 +17,7 @@ use ember_nn::layers::{
 use ember_nn::{Scalar, Shape, Q16_16};
 use serde_json::Value;
 
+mod conv_transpose;
 mod options;
 
 use crate::blob_file::AlignedBytes;
@@ -40,7 +41,7 @@ pub enum DTypeChoice {
 /// Layer classes the converter accepts (for error messages).
 pub const SUPPORTED_CLASSES: &str = "Dense, Activation, ReLU, LeakyReLU, ELU, PReLU, Softmax, \
 ThresholdedReLU, Flatten, Reshape, Permute, RepeatVector, Dropout, GaussianNoise, \
-GaussianDropout, AlphaDropout";
+GaussianDropout, AlphaDropout, Conv1DTranspose, Conv2DTranspose";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -216,6 +217,8 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
             let (rate, seed) = noise_options(l, "rate")?;
             LayerConfig::AlphaDropout(AlphaDropout { rate, seed })
         }
+        "Conv1DTranspose" => LayerConfig::Conv1DTranspose(conv_transpose::conv1d_transpose(l)?),
+        "Conv2DTranspose" => LayerConfig::Conv2DTranspose(conv_transpose::conv2d_transpose(l)?),
         _ => {
             return Err(Error::UnsupportedLayer {
                 layer: l.name.clone(),
@@ -245,7 +248,7 @@ pub fn layer_configs(l: &KerasLayer) -> Result<Vec<LayerConfig>> {
 /// Keras classes with an `activation=` option fused into the layer. Their mapping reads
 /// it with [`options::fused_activation`], and [`layer_configs`] appends an `Activation`
 /// layer when the activation's backward pass needs its input.
-const FUSED_ACTIVATION_CLASSES: &[&str] = &["Dense"];
+const FUSED_ACTIVATION_CLASSES: &[&str] = &["Dense", "Conv1DTranspose", "Conv2DTranspose"];
 
 fn dense(l: &KerasLayer) -> Result<Dense> {
     let c = &l.config;
