@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ActivationLayer, AlphaDropout, Context, Conv1DTranspose, Conv2DTranspose, Dense, Dropout,
-    Flatten, GaussianDropout, GaussianNoise, Layer, LeakyReLU, PReLU, ParamShapes, Permute, ReLU,
-    RepeatVector, Reshape, Softmax, ThresholdedReLU, ELU,
+    ActivationLayer, AlphaDropout, Context, Conv1DTranspose, Conv2DTranspose, Cropping1D,
+    Cropping2D, Dense, Dropout, Flatten, GaussianDropout, GaussianNoise, Layer, LeakyReLU, PReLU,
+    ParamShapes, Permute, ReLU, RepeatVector, Reshape, Softmax, ThresholdedReLU, UpSampling1D,
+    UpSampling2D, ZeroPadding1D, ZeroPadding2D, ELU,
 };
 use crate::{Result, Scalar, Shape, TensorView, TensorViewMut};
 
@@ -52,6 +53,18 @@ pub enum LayerConfig {
     Conv1DTranspose(Conv1DTranspose),
     /// [`Conv2DTranspose`] (variant 23).
     Conv2DTranspose(Conv2DTranspose),
+    /// [`ZeroPadding1D`] (variant 24).
+    ZeroPadding1D(ZeroPadding1D),
+    /// [`ZeroPadding2D`] (variant 25).
+    ZeroPadding2D(ZeroPadding2D),
+    /// [`Cropping1D`] (variant 26).
+    Cropping1D(Cropping1D),
+    /// [`Cropping2D`] (variant 27).
+    Cropping2D(Cropping2D),
+    /// [`UpSampling1D`] (variant 28).
+    UpSampling1D(UpSampling1D),
+    /// [`UpSampling2D`] (variant 29).
+    UpSampling2D(UpSampling2D),
 }
 
 impl LayerConfig {
@@ -76,6 +89,12 @@ impl LayerConfig {
             LayerConfig::AlphaDropout(_) => AlphaDropout::KERAS_CLASS,
             LayerConfig::Conv1DTranspose(_) => Conv1DTranspose::KERAS_CLASS,
             LayerConfig::Conv2DTranspose(_) => Conv2DTranspose::KERAS_CLASS,
+            LayerConfig::ZeroPadding1D(_) => ZeroPadding1D::KERAS_CLASS,
+            LayerConfig::ZeroPadding2D(_) => ZeroPadding2D::KERAS_CLASS,
+            LayerConfig::Cropping1D(_) => Cropping1D::KERAS_CLASS,
+            LayerConfig::Cropping2D(_) => Cropping2D::KERAS_CLASS,
+            LayerConfig::UpSampling1D(_) => UpSampling1D::KERAS_CLASS,
+            LayerConfig::UpSampling2D(_) => UpSampling2D::KERAS_CLASS,
         }
     }
 
@@ -100,6 +119,12 @@ impl LayerConfig {
             LayerConfig::AlphaDropout(l) => l.output_shape(input),
             LayerConfig::Conv1DTranspose(l) => l.output_shape(input),
             LayerConfig::Conv2DTranspose(l) => l.output_shape(input),
+            LayerConfig::ZeroPadding1D(l) => l.output_shape(input),
+            LayerConfig::ZeroPadding2D(l) => l.output_shape(input),
+            LayerConfig::Cropping1D(l) => l.output_shape(input),
+            LayerConfig::Cropping2D(l) => l.output_shape(input),
+            LayerConfig::UpSampling1D(l) => l.output_shape(input),
+            LayerConfig::UpSampling2D(l) => l.output_shape(input),
         }
     }
 
@@ -124,6 +149,12 @@ impl LayerConfig {
             LayerConfig::AlphaDropout(l) => l.param_shapes(input),
             LayerConfig::Conv1DTranspose(l) => l.param_shapes(input),
             LayerConfig::Conv2DTranspose(l) => l.param_shapes(input),
+            LayerConfig::ZeroPadding1D(l) => l.param_shapes(input),
+            LayerConfig::ZeroPadding2D(l) => l.param_shapes(input),
+            LayerConfig::Cropping1D(l) => l.param_shapes(input),
+            LayerConfig::Cropping2D(l) => l.param_shapes(input),
+            LayerConfig::UpSampling1D(l) => l.param_shapes(input),
+            LayerConfig::UpSampling2D(l) => l.param_shapes(input),
         }
     }
 
@@ -148,6 +179,12 @@ impl LayerConfig {
             LayerConfig::AlphaDropout(l) => l.macs(input),
             LayerConfig::Conv1DTranspose(l) => l.macs(input),
             LayerConfig::Conv2DTranspose(l) => l.macs(input),
+            LayerConfig::ZeroPadding1D(l) => l.macs(input),
+            LayerConfig::ZeroPadding2D(l) => l.macs(input),
+            LayerConfig::Cropping1D(l) => l.macs(input),
+            LayerConfig::Cropping2D(l) => l.macs(input),
+            LayerConfig::UpSampling1D(l) => l.macs(input),
+            LayerConfig::UpSampling2D(l) => l.macs(input),
         }
     }
 
@@ -178,6 +215,12 @@ impl LayerConfig {
             LayerConfig::AlphaDropout(l) => l.forward(params, x, y, ctx),
             LayerConfig::Conv1DTranspose(l) => l.forward(params, x, y, ctx),
             LayerConfig::Conv2DTranspose(l) => l.forward(params, x, y, ctx),
+            LayerConfig::ZeroPadding1D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::ZeroPadding2D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::Cropping1D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::Cropping2D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::UpSampling1D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::UpSampling2D(l) => l.forward(params, x, y, ctx),
         }
     }
 
@@ -212,6 +255,12 @@ impl LayerConfig {
             LayerConfig::AlphaDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::Conv1DTranspose(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::Conv2DTranspose(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::ZeroPadding1D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::ZeroPadding2D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::Cropping1D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::Cropping2D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::UpSampling1D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::UpSampling2D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
         }
     }
 }

@@ -13,6 +13,7 @@ mod conv_transpose;
 mod dense;
 mod regularization;
 mod reshaping;
+mod resizing;
 mod window;
 
 pub use activations::{ActivationLayer, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU};
@@ -21,6 +22,10 @@ pub use conv_transpose::{transpose_axis, Conv1DTranspose, Conv2DTranspose};
 pub use dense::Dense;
 pub use regularization::{AlphaDropout, Dropout, GaussianDropout, GaussianNoise};
 pub use reshaping::{Flatten, Permute, RepeatVector, Reshape};
+pub use resizing::{
+    bilinear_taps, Cropping1D, Cropping2D, Interpolation, UpSampling1D, UpSampling2D,
+    ZeroPadding1D, ZeroPadding2D,
+};
 pub use window::{Padding, Window};
 
 use heapless::Vec;

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 mod conv_transpose;
 mod options;
+mod resizing;
 
 use crate::blob_file::AlignedBytes;
 use crate::keras::{KerasLayer, KerasModel};
@@ -41,7 +42,8 @@ pub enum DTypeChoice {
 /// Layer classes the converter accepts (for error messages).
 pub const SUPPORTED_CLASSES: &str = "Dense, Activation, ReLU, LeakyReLU, ELU, PReLU, Softmax, \
 ThresholdedReLU, Flatten, Reshape, Permute, RepeatVector, Dropout, GaussianNoise, \
-GaussianDropout, AlphaDropout, Conv1DTranspose, Conv2DTranspose";
+GaussianDropout, AlphaDropout, Conv1DTranspose, Conv2DTranspose, ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D, \
+UpSampling1D, UpSampling2D";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -219,6 +221,12 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
         }
         "Conv1DTranspose" => LayerConfig::Conv1DTranspose(conv_transpose::conv1d_transpose(l)?),
         "Conv2DTranspose" => LayerConfig::Conv2DTranspose(conv_transpose::conv2d_transpose(l)?),
+        "ZeroPadding1D" => LayerConfig::ZeroPadding1D(resizing::zero_padding1d(l)?),
+        "ZeroPadding2D" => LayerConfig::ZeroPadding2D(resizing::zero_padding2d(l)?),
+        "Cropping1D" => LayerConfig::Cropping1D(resizing::cropping1d(l)?),
+        "Cropping2D" => LayerConfig::Cropping2D(resizing::cropping2d(l)?),
+        "UpSampling1D" => LayerConfig::UpSampling1D(resizing::up_sampling1d(l)?),
+        "UpSampling2D" => LayerConfig::UpSampling2D(resizing::up_sampling2d(l)?),
         _ => {
             return Err(Error::UnsupportedLayer {
                 layer: l.name.clone(),
