@@ -243,6 +243,8 @@ fn gradcheck(config: LayerConfig, input: &[usize]) {
     }
 }
 
+/// A `Conv2DTranspose` config, options in Keras's order.
+#[allow(clippy::too_many_arguments)]
 fn t2(
     filters: u32,
     k: [u32; 2],

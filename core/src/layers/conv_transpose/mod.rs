@@ -4,28 +4,7 @@
 //! Both run the same 2-D kernel ([`crate::kernels::reference::conv_transpose`]); the 1-D
 //! layer is the 2-D one with height 1 (its `(steps, channels)` input is
 //! `(1, steps, channels)` and its `(k, filters, in_c)` kernel is `(1, k, filters, in_c)`
-//! in memory).
-//!
-//! ## Geometry along one axis ([`transpose_axis`])
-//!
-//! With `span = (kernel − 1)·dilation + 1`, Keras's output length
-//! (`compute_conv_transpose_output_shape`) is
-//!
-//! | padding | `output_padding` | output length |
-//! |---|---|---|
-//! | `valid` | `None` | `(in − 1)·stride + max(span, stride)` |
-//! | `valid` | `p` | `(in − 1)·stride + span + p` |
-//! | `same` | `None` | `in · stride` |
-//! | `same` | `p` | `(in − 1)·stride + span mod 2 + p` |
-//!
-//! and the JAX backend (`compute_conv_transpose_padding_args_for_jax`) pads the
-//! stride-dilated input by `pad_before` (`span − 1` for `valid`; for `same`,
-//! `min(⌈pad_len / 2⌉, span − 1)` with `pad_len = stride + span − 2`, or
-//! `span + span mod 2 − 2 + p` when `output_padding = p` is given) before correlating
-//! with the flipped kernel. Seen as a scatter of each input through the kernel, that is
-//! the full scatter (`(in − 1)·stride + span` long) with its first
-//! `crop = span − 1 − pad_before` positions dropped, and as many positions kept as the
-//! output length (positions past the scatter receive only the bias).
+//! in memory). The geometry along one axis is [`transpose_axis`]'s.
 
 mod conv1d_transpose;
 mod conv2d_transpose;
@@ -38,9 +17,30 @@ use crate::kernels::reference::conv_transpose::{self as kernel, ConvTransposeGeo
 use crate::{Activation, Error, Result, Scalar, Shape};
 
 /// Output length and leading crop of a transposed convolution along one axis, as Keras 3
-/// with the JAX backend computes them (see the [module docs](self)): `input` positions,
-/// window `w` (kernel size, stride, dilation), `padding` (`Valid` or `Same`) and
-/// `output_padding` (`None` = Keras's `None`).
+/// with the JAX backend computes them: `input` positions, window `w` (kernel size,
+/// stride, dilation), `padding` (`Valid` or `Same`) and `output_padding` (`None` =
+/// Keras's `None`).
+///
+/// # Geometry
+///
+/// With `span = (kernel − 1)·dilation + 1`, Keras's output length
+/// (`compute_conv_transpose_output_shape`) is
+///
+/// | padding | `output_padding` | output length |
+/// |---|---|---|
+/// | `valid` | `None` | `(in − 1)·stride + max(span, stride)` |
+/// | `valid` | `p` | `(in − 1)·stride + span + p` |
+/// | `same` | `None` | `in · stride` |
+/// | `same` | `p` | `(in − 1)·stride + span mod 2 + p` |
+///
+/// and the JAX backend (`compute_conv_transpose_padding_args_for_jax`) pads the
+/// stride-dilated input by `pad_before` (`span − 1` for `valid`; for `same`,
+/// `min(⌈pad_len / 2⌉, span − 1)` with `pad_len = stride + span − 2`, or
+/// `span + span mod 2 − 2 + p` when `output_padding = p` is given) before correlating
+/// with the flipped kernel. Seen as a scatter of each input through the kernel, that is
+/// the full scatter (`(in − 1)·stride + span` long) with its first
+/// `crop = span − 1 − pad_before` positions dropped, and as many positions kept as the
+/// output length (positions past the scatter receive only the bias).
 ///
 /// [`Error::InvalidConfig`] for `Causal` padding or `output_padding ≥ stride` (Keras
 /// refuses both); [`Error::InvalidShape`] for a zero input, a zero-length output or an

@@ -57,7 +57,10 @@ pub struct UpSampling1D {
 /// Scales a `(h, w, c)` sample by integer factors: Keras's
 /// `keras.layers.UpSampling2D(size=(2, 2), interpolation="nearest")`, output
 /// `(h · size_h, w · size_w, c)`, by repetition (`Nearest`) or JAX's bilinear resize
-/// (`Bilinear`, see the [module docs](self)).
+/// (`Bilinear`: `jax.image.resize(x, (h·s_h, w·s_w), "bilinear", antialias=False)`, as
+/// Keras 3's JAX backend computes it; weights in [`bilinear_taps`]). Each one's backward
+/// pass is its transpose: block sums for `Nearest`, each input gathering the outputs it
+/// fed with the same weights for `Bilinear`.
 ///
 /// ```
 /// use ember_nn::layers::{Context, Interpolation, Layer, UpSampling2D};
