@@ -660,3 +660,79 @@ fn bad_shapes_and_buffers_are_errors() {
     assert!(bwd(&mut dy, Some(&mut dx[1..]), None).is_err());
     assert!(bwd(&mut dy, None, Some(&mut dp[1..])).is_err());
 }
+
+/// A converted Keras Sequential through every 2-D layer of this family
+/// (`Conv2DTranspose` → `Cropping2D` → `ZeroPadding2D` → bilinear `UpSampling2D` →
+/// `Conv2DTranspose` → `Flatten` → `Dense`): shapes, predictions, and 3 SGD steps
+/// (losses and every weight) against Keras.
+#[test]
+fn model_predicts_and_trains_like_keras() {
+    use ember_cli::convert::{convert, DTypeChoice};
+    use ember_cli::keras::read_keras_file;
+    use ember_cli::predict::predict;
+    use ember_nn::Sequential;
+    use ember_tests::{blob, cases};
+
+    let k = read_keras_file(&fixture(DIR, "model.keras")).unwrap();
+    let b = convert(&k, DTypeChoice::F32).unwrap();
+    let g = ember_nn::model::Graph::<f32>::parse(b.as_slice()).unwrap();
+    let shapes: Vec<Vec<u32>> = g
+        .layers()
+        .iter()
+        .map(|l| l.output.dims().to_vec())
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            vec![6, 6, 3],
+            vec![5, 5, 3],
+            vec![6, 6, 3],
+            vec![12, 6, 3],
+            vec![13, 7, 2],
+            vec![182],
+            vec![3]
+        ]
+    );
+    let x = npy(DIR, "model_x.npy");
+    let want = npy(DIR, "model_y.npy");
+    let y = predict(b.as_slice(), &x, 2).unwrap();
+    assert_close("predict", &y.data, &want.data, RTOL, ATOL);
+    let yq = predict(blob(DIR, DTypeChoice::Fixed).as_slice(), &x, 2).unwrap();
+    assert_close("Q16.16 predict", &yq.data, &want.data, 0.0, 1e-3);
+
+    let case = cases(DIR).remove(0);
+    let needed = Sequential::<f32>::training_bytes(b.as_slice(), &case.config).unwrap();
+    let mut arena = ember_cli::blob_file::AlignedBytes::zeroed(needed);
+    let mut m =
+        Sequential::<f32>::for_training(b.as_slice(), arena.as_mut_slice(), case.config).unwrap();
+    let xs = npy(DIR, "train_sgd_x.npy");
+    let ys = npy(DIR, "train_sgd_y.npy");
+    let (xn, yn) = (xs.data.len() / case.steps, ys.data.len() / case.steps);
+    let losses: Vec<f32> = (0..case.steps)
+        .map(|s| {
+            m.train_on_batch(
+                &xs.data[s * xn..(s + 1) * xn],
+                &ys.data[s * yn..(s + 1) * yn],
+            )
+            .unwrap()
+        })
+        .collect();
+    let want = npy(DIR, "train_sgd_losses.npy");
+    assert_close("losses", &losses, &want.data, RTOL, ATOL);
+    let mut i = 0;
+    for l in 0..m.graph().layers().len() {
+        for p in 0..m.graph().layers()[l].params.len() {
+            let w = m.param(l, p).unwrap();
+            let want = npy(DIR, &format!("train_sgd_w{i}.npy"));
+            assert_close(&format!("w{i}"), w, &want.data, RTOL, ATOL);
+            i += 1;
+        }
+    }
+    // Conv2DTranspose (kernel, bias), Conv2DTranspose (kernel), Dense (kernel, bias).
+    assert_eq!(i, 5);
+    // The first layer trained: gradients crossed every resizing layer.
+    assert_ne!(
+        m.param(0, 0).unwrap(),
+        k.layers[0].weights[0].data.as_slice()
+    );
+}
