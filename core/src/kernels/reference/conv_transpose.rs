@@ -23,9 +23,9 @@
 //! with the kernel over the same index map, and [`backward_params`] sums `x · dy` over
 //! the batch and every pixel pair the map connects. No scratch memory.
 //!
-//! All slices are checked by the caller (the layers); these functions only iterate and
-//! never index out of bounds for slices of the lengths the geometry gives (`get` is used
-//! where a shorter slice could be passed, so a wrong length cannot panic).
+//! All slices are checked by the caller (the layers); these functions only iterate. They
+//! never panic: on a geometry that is not [`ConvTransposeGeometry::is_valid`] they do
+//! nothing, and `get` is used where a shorter slice could be passed.
 
 use crate::Scalar;
 
@@ -70,18 +70,21 @@ impl ConvTransposeGeometry {
     /// cropped away.
     #[inline]
     pub fn out_row(&self, iy: usize, ky: usize) -> Option<usize> {
-        (iy * self.stride_h + ky * self.dil_h)
-            .checked_sub(self.crop_top)
-            .filter(|&r| r < self.out_h)
+        forward_index(iy, ky, self.stride_h, self.dil_h, self.crop_top, self.out_h)
     }
 
     /// Output column that input column `ix` reaches through kernel column `kx`, `None`
     /// when it is cropped away.
     #[inline]
     pub fn out_col(&self, ix: usize, kx: usize) -> Option<usize> {
-        (ix * self.stride_w + kx * self.dil_w)
-            .checked_sub(self.crop_left)
-            .filter(|&c| c < self.out_w)
+        forward_index(
+            ix,
+            kx,
+            self.stride_w,
+            self.dil_w,
+            self.crop_left,
+            self.out_w,
+        )
     }
 
     /// Input row that reaches output row `oy` through kernel row `ky`, if any
@@ -97,19 +100,88 @@ impl ConvTransposeGeometry {
         inverse(ox, kx, self.crop_left, self.dil_w, self.stride_w, self.in_w)
     }
 
-    /// Elements of one input sample (the layers check it does not overflow).
+    /// Elements of one input sample (saturating; the layers check it does not overflow).
     pub fn input_len(&self) -> usize {
-        self.in_h * self.in_w * self.in_c
+        self.in_h
+            .saturating_mul(self.in_w)
+            .saturating_mul(self.in_c)
     }
 
-    /// Elements of one output sample.
+    /// Elements of one output sample (saturating).
     pub fn output_len(&self) -> usize {
-        self.out_h * self.out_w * self.filters
+        self.out_h
+            .saturating_mul(self.out_w)
+            .saturating_mul(self.filters)
     }
 
-    /// Elements of the kernel, `k_h · k_w · filters · in_c`.
+    /// Elements of the kernel, `k_h · k_w · filters · in_c` (saturating).
     pub fn kernel_len(&self) -> usize {
-        self.k_h * self.k_w * self.filters * self.in_c
+        self.k_h
+            .saturating_mul(self.k_w)
+            .saturating_mul(self.filters)
+            .saturating_mul(self.in_c)
+    }
+
+    /// Whether the kernels can run on this geometry: every size, stride and dilation
+    /// positive, and no length or index overflows. The kernels do nothing otherwise
+    /// (the layers only build valid geometries).
+    pub fn is_valid(&self) -> bool {
+        let sizes = [
+            self.in_h,
+            self.in_w,
+            self.in_c,
+            self.out_h,
+            self.out_w,
+            self.filters,
+            self.k_h,
+            self.k_w,
+            self.stride_h,
+            self.stride_w,
+            self.dil_h,
+            self.dil_w,
+        ];
+        // Largest position an index computation reaches along each axis.
+        let reach = |n: usize, s: usize, k: usize, d: usize, crop: usize, out: usize| {
+            n.checked_mul(s)
+                .and_then(|v| v.checked_add(k.checked_mul(d)?))
+                .and_then(|v| v.checked_add(crop))
+                .and_then(|v| v.checked_add(out))
+        };
+        sizes.iter().all(|&v| v > 0)
+            && self
+                .in_h
+                .checked_mul(self.in_w)
+                .and_then(|v| v.checked_mul(self.in_c))
+                .is_some()
+            && self
+                .out_h
+                .checked_mul(self.out_w)
+                .and_then(|v| v.checked_mul(self.filters))
+                .is_some()
+            && self
+                .k_h
+                .checked_mul(self.k_w)
+                .and_then(|v| v.checked_mul(self.filters))
+                .and_then(|v| v.checked_mul(self.in_c))
+                .is_some()
+            && reach(
+                self.in_h,
+                self.stride_h,
+                self.k_h,
+                self.dil_h,
+                self.crop_top,
+                self.out_h,
+            )
+            .is_some()
+            && reach(
+                self.in_w,
+                self.stride_w,
+                self.k_w,
+                self.dil_w,
+                self.crop_left,
+                self.out_w,
+            )
+            .is_some()
     }
 
     /// Index of kernel element `(ky, kx, f, 0)`.
@@ -119,11 +191,27 @@ impl ConvTransposeGeometry {
     }
 }
 
+/// `i·stride + k·dil − crop` if it is in `[0, n)`.
+#[inline]
+fn forward_index(
+    i: usize,
+    k: usize,
+    stride: usize,
+    dil: usize,
+    crop: usize,
+    n: usize,
+) -> Option<usize> {
+    i.checked_mul(stride)?
+        .checked_add(k.checked_mul(dil)?)?
+        .checked_sub(crop)
+        .filter(|&o| o < n)
+}
+
 /// `i` with `i·stride + k·dil − crop = o`, if it is a whole input index `< n`.
 #[inline]
 fn inverse(o: usize, k: usize, crop: usize, dil: usize, stride: usize, n: usize) -> Option<usize> {
-    let t = (o + crop).checked_sub(k * dil)?;
-    if t % stride != 0 {
+    let t = o.checked_add(crop)?.checked_sub(k.checked_mul(dil)?)?;
+    if t.checked_rem(stride)? != 0 {
         return None;
     }
     Some(t / stride).filter(|&i| i < n)
@@ -132,10 +220,10 @@ fn inverse(o: usize, k: usize, crop: usize, dil: usize, stride: usize, n: usize)
 /// `y = scatter(x, w) + bias` for every sample (see the module docs); `bias` may be empty
 /// (`use_bias=False`). `x` holds whole input samples, `y` the matching output samples.
 pub fn forward<T: Scalar>(g: &ConvTransposeGeometry, x: &[T], w: &[T], bias: &[T], y: &mut [T]) {
-    let (n_in, n_out) = (g.input_len(), g.output_len());
-    if n_in == 0 || n_out == 0 {
+    if !g.is_valid() {
         return;
     }
+    let (n_in, n_out) = (g.input_len(), g.output_len());
     for (xs, ys) in x.chunks_exact(n_in).zip(y.chunks_exact_mut(n_out)) {
         for (o, yo) in ys.iter_mut().enumerate() {
             let f = o % g.filters;
@@ -168,10 +256,10 @@ pub fn forward<T: Scalar>(g: &ConvTransposeGeometry, x: &[T], w: &[T], bias: &[T
 /// `dx[iy, ix, c] = Σ_{ky, kx, f} dz[out_row(iy, ky), out_col(ix, kx), f] · w[ky, kx, f, c]`
 /// over the taps that are not cropped. Overwrites `dx`.
 pub fn backward_input<T: Scalar>(g: &ConvTransposeGeometry, dz: &[T], w: &[T], dx: &mut [T]) {
-    let (n_in, n_out) = (g.input_len(), g.output_len());
-    if n_in == 0 || n_out == 0 {
+    if !g.is_valid() {
         return;
     }
+    let (n_in, n_out) = (g.input_len(), g.output_len());
     for (dzs, dxs) in dz.chunks_exact(n_out).zip(dx.chunks_exact_mut(n_in)) {
         for (i, dxi) in dxs.iter_mut().enumerate() {
             let c = i % g.in_c;
@@ -210,10 +298,10 @@ pub fn backward_params<T: Scalar>(
     dw: &mut [T],
     db: &mut [T],
 ) {
-    let (n_in, n_out) = (g.input_len(), g.output_len());
-    if n_in == 0 || n_out == 0 {
+    if !g.is_valid() {
         return;
     }
+    let (n_in, n_out) = (g.input_len(), g.output_len());
     for (k, dwk) in dw.iter_mut().enumerate() {
         let c = k % g.in_c;
         let f = (k / g.in_c) % g.filters;
@@ -321,5 +409,23 @@ mod tests {
         );
         assert_eq!(dw, [1.0, 0.0, 2.0]);
         assert_eq!(db, [2.0]);
+    }
+
+    #[test]
+    fn invalid_geometries_do_nothing() {
+        let mut bad = geom(2, 3, 2, 1, 0, 5);
+        bad.stride_w = 0;
+        assert!(!bad.is_valid());
+        let mut y = [7.0f32; 5];
+        forward(&bad, &[1.0, 2.0], &[1.0; 3], &[], &mut y);
+        assert_eq!(y, [7.0; 5]);
+        let mut huge = geom(2, 3, 2, 1, 0, 5);
+        huge.in_w = usize::MAX;
+        assert!(!huge.is_valid());
+        let (mut dw, mut db) = ([0.0f32; 3], [0.0f32; 1]);
+        backward_params(&huge, &[1.0, 2.0], &[0.0; 5], &mut dw, &mut db);
+        let mut dx = [0.0f32; 2];
+        backward_input(&huge, &[0.0; 5], &[1.0; 3], &mut dx);
+        assert!(geom(2, 3, 2, 1, 0, 5).is_valid());
     }
 }

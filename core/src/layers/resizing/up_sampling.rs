@@ -91,10 +91,17 @@ pub struct UpSampling2D {
 /// `size`, with their weights: input position `p = (2o + 1 − size) / (2·size)`,
 /// `i = ⌊p⌋`, weights `1 − (p − i)` on `i` and `p − i` on `i + 1`; an input outside
 /// `[0, n)` is dropped and the other weight renormalised to 1 (JAX's normalisation).
-/// Callers pass `size ≥ 1`, `n ≥ 1`.
+/// `size = 0` or `n = 0` reads nothing (zero weights).
 pub fn bilinear_taps<T: Scalar>(o: usize, n: usize, size: usize) -> [(usize, T); 2] {
-    let den = 2 * size;
-    let num = 2 * o + 1;
+    let (Some(den), Some(num)) = (
+        size.checked_mul(2),
+        o.checked_mul(2).and_then(|v| v.checked_add(1)),
+    ) else {
+        return [(0, T::ZERO), (0, T::ZERO)];
+    };
+    if n == 0 || size == 0 {
+        return [(0, T::ZERO), (0, T::ZERO)];
+    }
     if num < size {
         // p < 0: only input 0 exists.
         return [(0, T::ONE), (0, T::ZERO)];
