@@ -23,8 +23,10 @@
 //! - [`model`]: [`Sequential`] (`predict`, `train_on_batch`), the [`MemoryPlan`] and the
 //!   greedy buffer planner.
 //! - [`layers`]: the [`layers::Layer`] interface (forward, backward) and the layers:
-//!   Dense, the activation layers, the reshaping layers, the pooling layers, and the
-//!   dropout/noise family (noise replayed from a seed in backward, so no masks are stored).
+//!   Dense, the convolutions (plain, depthwise, separable, transposed), pooling,
+//!   normalization (batch, layer), the activation layers, the reshaping, padding, cropping
+//!   and up-sampling layers, and the dropout/noise family (noise replayed from a seed in
+//!   backward, so no masks are stored).
 //! - [`kernels`]: `reference` loops (the correctness oracle) and their `optimized`
 //!   register-blocked twins, bit-identical on a shared test suite.
 //! - [`Activation`], [`Loss`], [`Optimizer`] ([`Sgd`], [`Adam`]).

@@ -9,15 +9,18 @@
 
 mod activations;
 mod config;
+mod conv_transpose;
 mod dense;
 mod normalization;
 mod pooling;
 mod regularization;
 mod reshaping;
+mod resizing;
 mod window;
 
 pub use activations::{ActivationLayer, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU};
 pub use config::LayerConfig;
+pub use conv_transpose::{transpose_axis, Conv1DTranspose, Conv2DTranspose};
 pub use dense::Dense;
 pub use normalization::{BatchNormalization, LayerNormalization};
 pub use pooling::{
@@ -26,6 +29,10 @@ pub use pooling::{
 };
 pub use regularization::{AlphaDropout, Dropout, GaussianDropout, GaussianNoise};
 pub use reshaping::{Flatten, Permute, RepeatVector, Reshape};
+pub use resizing::{
+    bilinear_taps, Cropping1D, Cropping2D, Interpolation, UpSampling1D, UpSampling2D,
+    ZeroPadding1D, ZeroPadding2D,
+};
 pub use window::{Padding, Window};
 
 use heapless::Vec;

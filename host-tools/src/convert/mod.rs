@@ -17,10 +17,12 @@ use ember_nn::layers::{
 use ember_nn::{Scalar, Shape, Q16_16};
 use serde_json::Value;
 
+mod conv_transpose;
 pub mod fold;
 mod normalization;
 mod options;
 mod pooling;
+mod resizing;
 
 use crate::blob_file::AlignedBytes;
 use crate::keras::{KerasLayer, KerasModel};
@@ -43,9 +45,10 @@ pub enum DTypeChoice {
 /// Layer classes the converter accepts (for error messages).
 pub const SUPPORTED_CLASSES: &str = "Dense, Activation, ReLU, LeakyReLU, ELU, PReLU, Softmax, \
 ThresholdedReLU, Flatten, Reshape, Permute, RepeatVector, Dropout, GaussianNoise, \
-GaussianDropout, AlphaDropout, MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D, \
-GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, \
-BatchNormalization, LayerNormalization";
+GaussianDropout, AlphaDropout, Conv1DTranspose, Conv2DTranspose, ZeroPadding1D, \
+ZeroPadding2D, Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, MaxPooling1D, \
+MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, \
+GlobalAveragePooling1D, GlobalAveragePooling2D, BatchNormalization, LayerNormalization";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -263,6 +266,14 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
         "GlobalAveragePooling2D" => {
             LayerConfig::GlobalAveragePooling2D(pooling::global_average_pooling_2d(l)?)
         }
+        "Conv1DTranspose" => LayerConfig::Conv1DTranspose(conv_transpose::conv1d_transpose(l)?),
+        "Conv2DTranspose" => LayerConfig::Conv2DTranspose(conv_transpose::conv2d_transpose(l)?),
+        "ZeroPadding1D" => LayerConfig::ZeroPadding1D(resizing::zero_padding1d(l)?),
+        "ZeroPadding2D" => LayerConfig::ZeroPadding2D(resizing::zero_padding2d(l)?),
+        "Cropping1D" => LayerConfig::Cropping1D(resizing::cropping1d(l)?),
+        "Cropping2D" => LayerConfig::Cropping2D(resizing::cropping2d(l)?),
+        "UpSampling1D" => LayerConfig::UpSampling1D(resizing::up_sampling1d(l)?),
+        "UpSampling2D" => LayerConfig::UpSampling2D(resizing::up_sampling2d(l)?),
         _ => {
             return Err(Error::UnsupportedLayer {
                 layer: l.name.clone(),
@@ -292,7 +303,7 @@ pub fn layer_configs(l: &KerasLayer) -> Result<Vec<LayerConfig>> {
 /// Keras classes with an `activation=` option fused into the layer. Their mapping reads
 /// it with [`options::fused_activation`], and [`layer_configs`] appends an `Activation`
 /// layer when the activation's backward pass needs its input.
-const FUSED_ACTIVATION_CLASSES: &[&str] = &["Dense"];
+const FUSED_ACTIVATION_CLASSES: &[&str] = &["Dense", "Conv1DTranspose", "Conv2DTranspose"];
 
 fn dense(l: &KerasLayer) -> Result<Dense> {
     let c = &l.config;
