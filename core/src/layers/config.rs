@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ActivationLayer, AlphaDropout, Context, Dense, Dropout, Flatten, GaussianDropout,
-    GaussianNoise, Layer, LeakyReLU, PReLU, ParamShapes, Permute, ReLU, RepeatVector, Reshape,
-    Softmax, ThresholdedReLU, ELU,
+    ActivationLayer, AlphaDropout, Context, Conv1D, Conv2D, Dense, Dropout, Flatten,
+    GaussianDropout, GaussianNoise, Layer, LeakyReLU, PReLU, ParamShapes, Permute, ReLU,
+    RepeatVector, Reshape, Softmax, ThresholdedReLU, ELU,
 };
 use crate::{Result, Scalar, Shape, TensorView, TensorViewMut};
 
@@ -48,6 +48,10 @@ pub enum LayerConfig {
     GaussianDropout(GaussianDropout),
     /// [`AlphaDropout`] (variant 15).
     AlphaDropout(AlphaDropout),
+    /// [`Conv1D`] (variant 16).
+    Conv1D(Conv1D),
+    /// [`Conv2D`] (variant 17).
+    Conv2D(Conv2D),
 }
 
 impl LayerConfig {
@@ -70,6 +74,8 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(_) => GaussianNoise::KERAS_CLASS,
             LayerConfig::GaussianDropout(_) => GaussianDropout::KERAS_CLASS,
             LayerConfig::AlphaDropout(_) => AlphaDropout::KERAS_CLASS,
+            LayerConfig::Conv1D(_) => Conv1D::KERAS_CLASS,
+            LayerConfig::Conv2D(_) => Conv2D::KERAS_CLASS,
         }
     }
 
@@ -92,6 +98,8 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.output_shape(input),
             LayerConfig::GaussianDropout(l) => l.output_shape(input),
             LayerConfig::AlphaDropout(l) => l.output_shape(input),
+            LayerConfig::Conv1D(l) => l.output_shape(input),
+            LayerConfig::Conv2D(l) => l.output_shape(input),
         }
     }
 
@@ -114,6 +122,8 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.param_shapes(input),
             LayerConfig::GaussianDropout(l) => l.param_shapes(input),
             LayerConfig::AlphaDropout(l) => l.param_shapes(input),
+            LayerConfig::Conv1D(l) => l.param_shapes(input),
+            LayerConfig::Conv2D(l) => l.param_shapes(input),
         }
     }
 
@@ -136,6 +146,8 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.macs(input),
             LayerConfig::GaussianDropout(l) => l.macs(input),
             LayerConfig::AlphaDropout(l) => l.macs(input),
+            LayerConfig::Conv1D(l) => l.macs(input),
+            LayerConfig::Conv2D(l) => l.macs(input),
         }
     }
 
@@ -164,6 +176,8 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.forward(params, x, y, ctx),
             LayerConfig::GaussianDropout(l) => l.forward(params, x, y, ctx),
             LayerConfig::AlphaDropout(l) => l.forward(params, x, y, ctx),
+            LayerConfig::Conv1D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::Conv2D(l) => l.forward(params, x, y, ctx),
         }
     }
 
@@ -196,6 +210,8 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::GaussianDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::AlphaDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::Conv1D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::Conv2D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
         }
     }
 }

@@ -9,6 +9,7 @@
 
 mod activations;
 mod config;
+mod conv;
 mod dense;
 mod regularization;
 mod reshaping;
@@ -16,6 +17,7 @@ mod window;
 
 pub use activations::{ActivationLayer, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU};
 pub use config::LayerConfig;
+pub use conv::{Conv1D, Conv2D};
 pub use dense::Dense;
 pub use regularization::{AlphaDropout, Dropout, GaussianDropout, GaussianNoise};
 pub use reshaping::{Flatten, Permute, RepeatVector, Reshape};

@@ -17,6 +17,7 @@ use ember_nn::layers::{
 use ember_nn::{Scalar, Shape, Q16_16};
 use serde_json::Value;
 
+mod conv;
 mod options;
 
 use crate::blob_file::AlignedBytes;
@@ -40,7 +41,7 @@ pub enum DTypeChoice {
 /// Layer classes the converter accepts (for error messages).
 pub const SUPPORTED_CLASSES: &str = "Dense, Activation, ReLU, LeakyReLU, ELU, PReLU, Softmax, \
 ThresholdedReLU, Flatten, Reshape, Permute, RepeatVector, Dropout, GaussianNoise, \
-GaussianDropout, AlphaDropout";
+GaussianDropout, AlphaDropout, Conv1D, Conv2D";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -216,6 +217,8 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
             let (rate, seed) = noise_options(l, "rate")?;
             LayerConfig::AlphaDropout(AlphaDropout { rate, seed })
         }
+        "Conv1D" => LayerConfig::Conv1D(conv::conv1d(l)?),
+        "Conv2D" => LayerConfig::Conv2D(conv::conv2d(l)?),
         _ => {
             return Err(Error::UnsupportedLayer {
                 layer: l.name.clone(),
@@ -245,7 +248,7 @@ pub fn layer_configs(l: &KerasLayer) -> Result<Vec<LayerConfig>> {
 /// Keras classes with an `activation=` option fused into the layer. Their mapping reads
 /// it with [`options::fused_activation`], and [`layer_configs`] appends an `Activation`
 /// layer when the activation's backward pass needs its input.
-const FUSED_ACTIVATION_CLASSES: &[&str] = &["Dense"];
+const FUSED_ACTIVATION_CLASSES: &[&str] = &["Dense", "Conv1D", "Conv2D"];
 
 fn dense(l: &KerasLayer) -> Result<Dense> {
     let c = &l.config;

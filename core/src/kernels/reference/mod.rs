@@ -1,4 +1,5 @@
 //! Reference kernels: plain, documented loops over slices. Every faster kernel must agree
 //! with these on the shared test suite.
 
+pub mod conv;
 pub mod dense;
