@@ -116,7 +116,10 @@ fn twin_case<T: Bits>(rng: &mut Lcg, case: usize) {
     let dz: Vec<T> = fill(rng, batch * out_len, 1.0);
     let garbage = T::from_f32(1234.5);
 
-    let (mut y0, mut y1) = (vec![garbage; batch * out_len], vec![garbage; batch * out_len]);
+    let (mut y0, mut y1) = (
+        vec![garbage; batch * out_len],
+        vec![garbage; batch * out_len],
+    );
     reference::forward(&g, groups, &x, &w, &bias, &mut y0).unwrap();
     opt::forward(&g, groups, &x, &w, &bias, &mut y1).unwrap();
     assert_bits(&format!("{what} forward"), &y1, &y0);
@@ -166,15 +169,22 @@ fn reference_hand_checked() {
     assert_eq!(dx, [3.0, 3.0, 3.0, 1.0]);
     // dw[0] = Σ_t x[t − 1] = 1 + 2 + 3, dw[1] = Σ_t x[t] = 10, db = 4.
     let (mut dw, mut db) = ([0.0f32; 2], [0.0f32; 1]);
-    reference::backward_params(&g, 1, &[1.0, 2.0, 3.0, 4.0], &[1.0; 4], &mut dw, &mut db)
-        .unwrap();
+    reference::backward_params(&g, 1, &[1.0, 2.0, 3.0, 4.0], &[1.0; 4], &mut dw, &mut db).unwrap();
     assert_eq!((dw, db), ([6.0, 10.0], [4.0]));
     // Same padding, stride 2, even input of 4: pads 0 before, 1 after; 2 outputs read
     // x[0..3] and x[2..4] + padding.
     let k = Window::new(3, 2, 1).unwrap();
     let g = ConvGeometry::new(1, 4, 1, one, k, Padding::Same, 1).unwrap();
     let mut y = [0.0f32; 2];
-    reference::forward(&g, 1, &[1.0, 2.0, 3.0, 4.0], &[1.0, 10.0, 100.0], &[], &mut y).unwrap();
+    reference::forward(
+        &g,
+        1,
+        &[1.0, 2.0, 3.0, 4.0],
+        &[1.0, 10.0, 100.0],
+        &[],
+        &mut y,
+    )
+    .unwrap();
     assert_eq!(y, [321.0, 43.0]);
     // Groups: 2 channels, 2 groups, 1×1 kernel: each output scales its own channel.
     let g = ConvGeometry::new(1, 1, 2, one, one, Padding::Valid, 2).unwrap();

@@ -65,7 +65,10 @@ fn worst_rel(a: &[f32], e: &[f32]) -> f32 {
 }
 
 fn worst_abs(a: &[f32], e: &[f32]) -> f32 {
-    a.iter().zip(e).map(|(a, e)| (a - e).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(e)
+        .map(|(a, e)| (a - e).abs())
+        .fold(0.0, f32::max)
 }
 
 fn keras_layer(case: &Value) -> KerasLayer {
@@ -242,7 +245,14 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
 }
 
 /// L = Σ c ⊙ layer(x) in f64 summation of the f32 outputs.
-fn objective(config: &LayerConfig, input: Shape, batch: usize, params: &[Vec<f32>], x: &[f32], c: &[f32]) -> f64 {
+fn objective(
+    config: &LayerConfig,
+    input: Shape,
+    batch: usize,
+    params: &[Vec<f32>],
+    x: &[f32],
+    c: &[f32],
+) -> f64 {
     let out = config.output_shape(input).unwrap();
     let mut y = vec![0.0f32; batch * out.len()];
     let refs: Vec<&[f32]> = params.iter().map(|p| p.as_slice()).collect();
@@ -285,7 +295,11 @@ fn gradcheck(what: &str, config: LayerConfig, input: &[usize]) {
         x[i] = v - H;
         let down = objective(&config, input, batch, &params, &x, &c);
         x[i] = v;
-        check(format!("{what} dx[{i}]"), p.dx[i], (up - down) / (2.0 * H as f64));
+        check(
+            format!("{what} dx[{i}]"),
+            p.dx[i],
+            (up - down) / (2.0 * H as f64),
+        );
     }
     let mut offset = 0;
     for k in 0..params.len() {
@@ -323,9 +337,21 @@ fn conv2d(filters: u32, k: [u32; 2], s: [u32; 2], padding: Padding, d: [u32; 2])
 fn finite_differences_agree_with_backward() {
     use Padding::{Causal, Same, Valid};
     let c2 = |c: Conv2D| LayerConfig::Conv2D(c);
-    gradcheck("same s2", c2(conv2d(3, [3, 3], [2, 2], Same, [1, 1])), &[6, 5, 2]);
-    gradcheck("valid 2x3", c2(conv2d(2, [2, 3], [1, 1], Valid, [1, 1])), &[4, 5, 3]);
-    gradcheck("same dil2", c2(conv2d(2, [3, 2], [1, 1], Same, [2, 2])), &[5, 5, 2]);
+    gradcheck(
+        "same s2",
+        c2(conv2d(3, [3, 3], [2, 2], Same, [1, 1])),
+        &[6, 5, 2],
+    );
+    gradcheck(
+        "valid 2x3",
+        c2(conv2d(2, [2, 3], [1, 1], Valid, [1, 1])),
+        &[4, 5, 3],
+    );
+    gradcheck(
+        "same dil2",
+        c2(conv2d(2, [3, 2], [1, 1], Same, [2, 2])),
+        &[5, 5, 2],
+    );
     let grouped = Conv2D {
         groups: 2,
         activation: Activation::Tanh,
@@ -608,7 +634,10 @@ fn bad_configs_shapes_and_buffers_are_errors() {
 fn macs_count_every_window_tap() {
     // 32×32×16 → 16 filters, 3×3 same: 32·32 outputs × 9 taps × 16 in × 16 out.
     let c = LayerConfig::Conv2D(conv2d(16, [3, 3], [1, 1], Padding::Same, [1, 1]));
-    assert_eq!(c.macs(Shape::new(&[32, 32, 16]).unwrap()), 32 * 32 * 9 * 16 * 16);
+    assert_eq!(
+        c.macs(Shape::new(&[32, 32, 16]).unwrap()),
+        32 * 32 * 9 * 16 * 16
+    );
     // Grouped: each output reads in_c / groups channels.
     let g = LayerConfig::Conv2D(Conv2D {
         groups: 4,
