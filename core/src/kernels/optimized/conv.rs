@@ -8,7 +8,7 @@
 //!
 //! - **Padding checks are hoisted**: for each output row (column) the window rows
 //!   (columns) that land inside the input form one contiguous range, computed once
-//!   ([`taps`]); the inner loops run over that range without tests. The skipped taps are
+//!   (`taps`); the inner loops run over that range without tests. The skipped taps are
 //!   exactly the ones the reference skips, in the same order.
 //! - **Output channels are blocked**: `forward` computes `N` adjacent output channels of
 //!   one pixel together (`N` = 8, 4, 2, 1 for `f32`; 2, 1 for `Q16_16`'s 64-bit
