@@ -199,11 +199,12 @@ fn layers_match_keras() {
 
 #[test]
 fn fixed_point_agrees_with_f32() {
-    // Q16.16 steps are 2^-16 ≈ 1.5e-5. Inputs and weights are rounded to that grid
-    // (error ≤ 7.6e-6 each), every dot product is exact in i64 and rounded once, so a
-    // k-term sum of |x|,|w| ≲ 3 values moves by ≲ k · 3 · 7.6e-6 · 2: about 1e-3 for the
-    // largest k here (dkernel sums 2 × 56 terms). Fixed-point tanh/sigmoid/softmax add
-    // their own ~1e-4. Tolerance: 2e-3 absolute.
+    // Q16.16 steps are 2^-16 ≈ 1.5e-5. Inputs, weights and cotangents are rounded to that
+    // grid (error ≤ 7.6e-6 each); every dot product is then exact in i64 and rounded once.
+    // A term a·b moves by ≤ |a|·δb + |b|·δa ≲ 3e-5 (|x| ≲ 3, |w|, |c| ≤ 1), with random
+    // signs, so an n-term sum moves by about √n · 1e-5: ≈ 1e-4 for the longest sums here
+    // (dkernel: 2 samples × up to 56 positions), plus ~1e-5 from the fixed-point
+    // tanh/sigmoid/softmax. Tolerance 5e-4 absolute: 4× the measured worst (1.3e-4).
     let q = |v: &[f32]| v.iter().map(|&a| Q16_16::from_f32(a)).collect::<Vec<_>>();
     let f = |v: &[Q16_16]| v.iter().map(|a| a.to_f32()).collect::<Vec<_>>();
     let mut worst = [0.0f32; 3];
@@ -221,7 +222,7 @@ fn fixed_point_agrees_with_f32() {
         .iter()
         .enumerate()
         {
-            assert_close(&format!("{name} Q16.16 output {k}"), a, e, 0.0, 2e-3);
+            assert_close(&format!("{name} Q16.16 output {k}"), a, e, 0.0, 5e-4);
             worst[k] = worst[k].max(worst_abs(a, e));
         }
     }
