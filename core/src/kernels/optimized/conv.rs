@@ -237,10 +237,12 @@ impl<T: Scalar> InputPixel<'_, T> {
                     continue;
                 };
                 let zrow = &self.dzs[(oy * g.out_w + ox) * g.out_c..][fs.clone()];
-                let w0 = ((ky * g.k_w + kx) * d.cin_g + ci0) * g.out_c;
-                let wrows: [&[T]; N] =
-                    core::array::from_fn(|k| &self.w[w0 + k * g.out_c..][fs.clone()]);
-                for (j, &z) in zrow.iter().enumerate() {
+                let n = zrow.len();
+                let w0 = ((ky * g.k_w + kx) * d.cin_g + ci0) * g.out_c + fs.start;
+                // Every row exactly `n` long, so the loop below needs no bounds checks.
+                let wrows: [&[T]; N] = core::array::from_fn(|k| &self.w[w0 + k * g.out_c..][..n]);
+                for j in 0..n {
+                    let z = zrow[j];
                     for k in 0..N {
                         acc[k] = T::mac(acc[k], z, wrows[k][j]);
                     }
