@@ -4,10 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ActivationLayer, AlphaDropout, BatchNormalization, Context, Conv1DTranspose, Conv2DTranspose,
-    Cropping1D, Cropping2D, Dense, Dropout, Flatten, GaussianDropout, GaussianNoise, Layer,
-    LayerNormalization, LeakyReLU, PReLU, ParamShapes, Permute, ReLU, RepeatVector, Reshape,
-    Softmax, ThresholdedReLU, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D, ELU,
+    ActivationLayer, AlphaDropout, BatchNormalization, Context, Conv1D, Conv1DTranspose, Conv2D,
+    Conv2DTranspose, Cropping1D, Cropping2D, Dense, Dropout, Flatten, GaussianDropout,
+    GaussianNoise, Layer, LayerNormalization, LeakyReLU, PReLU, ParamShapes, Permute, ReLU,
+    RepeatVector, Reshape, Softmax, ThresholdedReLU, UpSampling1D, UpSampling2D, ZeroPadding1D,
+    ZeroPadding2D, ELU,
 };
 use super::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
@@ -53,6 +54,10 @@ pub enum LayerConfig {
     GaussianDropout(GaussianDropout),
     /// [`AlphaDropout`] (variant 15).
     AlphaDropout(AlphaDropout),
+    /// [`Conv1D`] (variant 16).
+    Conv1D(Conv1D),
+    /// [`Conv2D`] (variant 17).
+    Conv2D(Conv2D),
     /// [`Conv1DTranspose`] (variant 22).
     Conv1DTranspose(Conv1DTranspose),
     /// [`Conv2DTranspose`] (variant 23).
@@ -111,6 +116,8 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(_) => GaussianNoise::KERAS_CLASS,
             LayerConfig::GaussianDropout(_) => GaussianDropout::KERAS_CLASS,
             LayerConfig::AlphaDropout(_) => AlphaDropout::KERAS_CLASS,
+            LayerConfig::Conv1D(_) => Conv1D::KERAS_CLASS,
+            LayerConfig::Conv2D(_) => Conv2D::KERAS_CLASS,
             LayerConfig::Conv1DTranspose(_) => Conv1DTranspose::KERAS_CLASS,
             LayerConfig::Conv2DTranspose(_) => Conv2DTranspose::KERAS_CLASS,
             LayerConfig::ZeroPadding1D(_) => ZeroPadding1D::KERAS_CLASS,
@@ -151,6 +158,8 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.output_shape(input),
             LayerConfig::GaussianDropout(l) => l.output_shape(input),
             LayerConfig::AlphaDropout(l) => l.output_shape(input),
+            LayerConfig::Conv1D(l) => l.output_shape(input),
+            LayerConfig::Conv2D(l) => l.output_shape(input),
             LayerConfig::Conv1DTranspose(l) => l.output_shape(input),
             LayerConfig::Conv2DTranspose(l) => l.output_shape(input),
             LayerConfig::ZeroPadding1D(l) => l.output_shape(input),
@@ -191,6 +200,8 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.param_shapes(input),
             LayerConfig::GaussianDropout(l) => l.param_shapes(input),
             LayerConfig::AlphaDropout(l) => l.param_shapes(input),
+            LayerConfig::Conv1D(l) => l.param_shapes(input),
+            LayerConfig::Conv2D(l) => l.param_shapes(input),
             LayerConfig::Conv1DTranspose(l) => l.param_shapes(input),
             LayerConfig::Conv2DTranspose(l) => l.param_shapes(input),
             LayerConfig::ZeroPadding1D(l) => l.param_shapes(input),
@@ -231,6 +242,8 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.macs(input),
             LayerConfig::GaussianDropout(l) => l.macs(input),
             LayerConfig::AlphaDropout(l) => l.macs(input),
+            LayerConfig::Conv1D(l) => l.macs(input),
+            LayerConfig::Conv2D(l) => l.macs(input),
             LayerConfig::Conv1DTranspose(l) => l.macs(input),
             LayerConfig::Conv2DTranspose(l) => l.macs(input),
             LayerConfig::ZeroPadding1D(l) => l.macs(input),
@@ -277,6 +290,8 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.forward(params, x, y, ctx),
             LayerConfig::GaussianDropout(l) => l.forward(params, x, y, ctx),
             LayerConfig::AlphaDropout(l) => l.forward(params, x, y, ctx),
+            LayerConfig::Conv1D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::Conv2D(l) => l.forward(params, x, y, ctx),
             LayerConfig::Conv1DTranspose(l) => l.forward(params, x, y, ctx),
             LayerConfig::Conv2DTranspose(l) => l.forward(params, x, y, ctx),
             LayerConfig::ZeroPadding1D(l) => l.forward(params, x, y, ctx),
@@ -327,6 +342,8 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::GaussianDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::AlphaDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::Conv1D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::Conv2D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::Conv1DTranspose(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::Conv2DTranspose(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::ZeroPadding1D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),

@@ -9,6 +9,7 @@
 
 mod activations;
 mod config;
+mod conv;
 mod conv_transpose;
 mod dense;
 mod normalization;
@@ -20,6 +21,7 @@ mod window;
 
 pub use activations::{ActivationLayer, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU};
 pub use config::LayerConfig;
+pub use conv::{Conv1D, Conv2D};
 pub use conv_transpose::{transpose_axis, Conv1DTranspose, Conv2DTranspose};
 pub use dense::Dense;
 pub use normalization::{BatchNormalization, LayerNormalization};

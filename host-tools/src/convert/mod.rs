@@ -17,6 +17,7 @@ use ember_nn::layers::{
 use ember_nn::{Scalar, Shape, Q16_16};
 use serde_json::Value;
 
+mod conv;
 mod conv_transpose;
 pub mod fold;
 mod normalization;
@@ -45,10 +46,11 @@ pub enum DTypeChoice {
 /// Layer classes the converter accepts (for error messages).
 pub const SUPPORTED_CLASSES: &str = "Dense, Activation, ReLU, LeakyReLU, ELU, PReLU, Softmax, \
 ThresholdedReLU, Flatten, Reshape, Permute, RepeatVector, Dropout, GaussianNoise, \
-GaussianDropout, AlphaDropout, Conv1DTranspose, Conv2DTranspose, ZeroPadding1D, \
-ZeroPadding2D, Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, MaxPooling1D, \
-MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, \
-GlobalAveragePooling1D, GlobalAveragePooling2D, BatchNormalization, LayerNormalization";
+GaussianDropout, AlphaDropout, Conv1D, Conv2D, Conv1DTranspose, Conv2DTranspose, \
+ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, \
+MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalMaxPooling1D, \
+GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, BatchNormalization, \
+LayerNormalization";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -274,6 +276,8 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
         "Cropping2D" => LayerConfig::Cropping2D(resizing::cropping2d(l)?),
         "UpSampling1D" => LayerConfig::UpSampling1D(resizing::up_sampling1d(l)?),
         "UpSampling2D" => LayerConfig::UpSampling2D(resizing::up_sampling2d(l)?),
+        "Conv1D" => LayerConfig::Conv1D(conv::conv1d(l)?),
+        "Conv2D" => LayerConfig::Conv2D(conv::conv2d(l)?),
         _ => {
             return Err(Error::UnsupportedLayer {
                 layer: l.name.clone(),
@@ -303,7 +307,13 @@ pub fn layer_configs(l: &KerasLayer) -> Result<Vec<LayerConfig>> {
 /// Keras classes with an `activation=` option fused into the layer. Their mapping reads
 /// it with [`options::fused_activation`], and [`layer_configs`] appends an `Activation`
 /// layer when the activation's backward pass needs its input.
-const FUSED_ACTIVATION_CLASSES: &[&str] = &["Dense", "Conv1DTranspose", "Conv2DTranspose"];
+const FUSED_ACTIVATION_CLASSES: &[&str] = &[
+    "Dense",
+    "Conv1D",
+    "Conv2D",
+    "Conv1DTranspose",
+    "Conv2DTranspose",
+];
 
 fn dense(l: &KerasLayer) -> Result<Dense> {
     let c = &l.config;

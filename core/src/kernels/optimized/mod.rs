@@ -6,4 +6,5 @@
 //! several outputs are computed side by side. `tests/tests/kernels_twin.rs` checks this
 //! on many shapes for `f32` and [`crate::Q16_16`].
 
+pub mod conv;
 pub mod dense;

@@ -1,6 +1,7 @@
 //! Reference kernels: plain, documented loops over slices. Every faster kernel must agree
 //! with these on the shared test suite.
 
+pub mod conv;
 pub mod conv_transpose;
 pub mod dense;
 pub mod pooling;
