@@ -22,14 +22,20 @@ use crate::Result;
 fn foldable(config: &LayerConfig) -> Option<(usize, usize)> {
     match config {
         LayerConfig::Dense(d) if d.activation == Activation::Linear => Some((0, 1)),
+        // Kernels (…, filters): the output channel is the last axis.
+        LayerConfig::Conv1D(c) if c.activation == Activation::Linear => Some((0, 1)),
+        LayerConfig::Conv2D(c) if c.activation == Activation::Linear => Some((0, 1)),
         _ => None,
     }
 }
 
 /// Marks the layer's bias as present (the fold always produces a bias).
 fn with_bias(config: &mut LayerConfig) {
-    if let LayerConfig::Dense(d) = config {
-        d.use_bias = true;
+    match config {
+        LayerConfig::Dense(d) => d.use_bias = true,
+        LayerConfig::Conv1D(c) => c.use_bias = true,
+        LayerConfig::Conv2D(c) => c.use_bias = true,
+        _ => {}
     }
 }
 
