@@ -8,6 +8,7 @@
 //! matched once per layer call, never a trait object.
 
 mod activations;
+mod attrs;
 mod config;
 mod dense;
 mod normalization;
@@ -17,6 +18,7 @@ mod reshaping;
 mod window;
 
 pub use activations::{ActivationLayer, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU};
+pub use attrs::LayerAttrs;
 pub use config::LayerConfig;
 pub use dense::Dense;
 pub use normalization::{BatchNormalization, LayerNormalization};
