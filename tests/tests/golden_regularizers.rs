@@ -605,3 +605,28 @@ fn corrupted_attrs_in_a_blob_are_refused_at_load() {
     bytes[12..16].copy_from_slice(&crc.to_le_bytes());
     assert!(Graph::<f32>::parse(&bytes[..len]).is_err());
 }
+
+#[test]
+fn inspect_lists_regularizers_and_constraints() {
+    let blob = blob_of("reg_mlp", DTypeChoice::F32);
+    let train = TrainConfig {
+        batch_size: 8,
+        optimizer: Optimizer::sgd(Sgd::DEFAULT),
+        loss: Loss::from_keras_name("categorical_crossentropy").unwrap(),
+        trainable: Trainable::All,
+    };
+    let s = ember_cli::summary::summarize(blob.as_slice(), 1, &train).unwrap();
+    assert_eq!(
+        s.layers[0].training_attrs,
+        [
+            "activity: L1L2(l1=0.01, l2=0.02)",
+            "param 0: L2(l2=0.01), MaxNorm(max_value=1.5, axis=0)",
+            "param 1: L1(l1=0.02)",
+        ]
+    );
+    assert_eq!(
+        s.layers[1].training_attrs,
+        ["param 0: UnitNorm(axis=0)", "param 1: NonNeg()"]
+    );
+    assert!(ember_cli::summary::render(&s).contains("    param 1: NonNeg()\n"));
+}
