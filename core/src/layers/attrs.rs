@@ -85,8 +85,7 @@ impl LayerAttrs {
             r.check()?;
         }
         let trainable = trainable.min(params.len());
-        for i in 0..MAX_PARAMS {
-            let (r, c) = (&self.regularizers[i], &self.constraints[i]);
+        for (i, (r, c)) in self.regularizers.iter().zip(&self.constraints).enumerate() {
             if i >= trainable {
                 if r.is_some() || c.is_some() {
                     return Err(Error::InvalidConfig(
@@ -98,8 +97,8 @@ impl LayerAttrs {
             if let Some(r) = r {
                 r.check()?;
             }
-            if let Some(c) = c {
-                c.check(params[i])?;
+            if let (Some(c), Some(shape)) = (c, params.get(i)) {
+                c.check(*shape)?;
             }
         }
         Ok(())

@@ -272,7 +272,7 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
 
 /// The layer's regularizers and constraints (Keras's `kernel_regularizer`,
 /// `bias_constraint`, `activity_regularizer`, …), each on the parameter index of its
-/// weight; unsupported ones are refused by option name (see [`training_attrs`]). Every
+/// weight; unsupported ones are refused by option name (see `convert/training_attrs.rs`). Every
 /// class's `activity_regularizer` is read; the weight options of Dense, PReLU,
 /// BatchNormalization and LayerNormalization.
 pub fn layer_attrs(l: &KerasLayer) -> Result<LayerAttrs> {
