@@ -29,6 +29,8 @@
 //!   backward, so no masks are stored).
 //! - [`kernels`]: `reference` loops (the correctness oracle) and their `optimized`
 //!   register-blocked twins, bit-identical on a shared test suite.
+//! - [`regularizers`] and [`constraints`]: Keras's weight/activity penalties and the
+//!   projections applied after each update, attached per layer ([`layers::LayerAttrs`]).
 //! - [`Activation`], [`Loss`], [`Optimizer`] ([`Sgd`], [`Adam`]).
 //! - [`Shape`], [`TensorView`], [`TensorViewMut`], [`ArenaBuffer`], [`AlignedBlob`].
 //!
@@ -45,6 +47,7 @@ compile_error!(
 pub mod activation;
 pub mod arena;
 pub mod blob;
+pub mod constraints;
 mod error;
 pub mod initializers;
 pub mod kernels;
@@ -54,6 +57,7 @@ pub mod metrics;
 pub mod model;
 pub mod optimizer;
 pub mod random;
+pub mod regularizers;
 pub mod scalar;
 mod shape;
 mod tensor;

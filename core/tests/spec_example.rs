@@ -2,8 +2,11 @@
 //! changes, this test and the spec change together.
 
 use ember_nn::blob::{write, Blob, LayerSpec};
+use ember_nn::constraints::{Constraint, NormAxes};
+use ember_nn::layers::LayerAttrs;
 use ember_nn::layers::{Dense, LayerConfig};
-use ember_nn::{Activation, AlignedBlob, Shape};
+use ember_nn::regularizers::Regularizer;
+use ember_nn::{Activation, AlignedBlob, Sequential, Shape};
 
 #[test]
 fn worked_example_bytes() {
@@ -14,12 +17,13 @@ fn worked_example_bytes() {
     };
     let kernel = [1.0f32, -1.0, 0.5, 2.0, 0.0, 0.25]; // (3, 2)
     let bias = [0.5f32, -0.5];
-    let layers = [LayerSpec {
-        name: "d",
-        trainable: true,
-        config: LayerConfig::Dense(dense),
-        params: &[&kernel, &bias],
-    }];
+    let params: [&[f32]; 2] = [&kernel, &bias];
+    let layers = [LayerSpec::new(
+        "d",
+        true,
+        LayerConfig::Dense(dense),
+        &params,
+    )];
     let mut out = AlignedBlob([0u8; 128]);
     let len = write("m", Shape::new(&[3]).unwrap(), &layers, &mut out.0).unwrap();
     let b = &out.0[..len];
@@ -38,15 +42,84 @@ fn worked_example_bytes() {
         0x02, // 2 params
         0x00, 0x03, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, // F32, shape [3,2] rank 2, offset 0
         0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x20, // F32, shape [2] rank 1, offset 32
+        0x00, // attrs (v2): no activity regularizer,
+        0x00, 0x00, 0x00, 0x00, // no regularizer on params 0..4,
+        0x00, 0x00, 0x00, 0x00, // no constraint on params 0..4
     ];
     let blob = Blob::parse(b).unwrap();
     assert_eq!(blob.graph_bytes(), graph);
     let h = blob.header();
-    assert_eq!((h.graph.offset, h.graph.len), (32, 34));
+    assert_eq!(h.version, 2);
+    assert_eq!((h.graph.offset, h.graph.len), (32, 43));
     assert_eq!((h.weights.offset, h.weights.len), (80, 48));
-    assert_eq!(h.crc32, 0x9af5_71a4);
+    assert_eq!(h.crc32, 0xb03e_9e9b);
     assert_eq!(&b[80..84], &1.0f32.to_le_bytes());
     assert_eq!(&b[104..112], &[0u8; 8]); // padding after the 24-byte kernel
     assert_eq!(&b[112..116], &0.5f32.to_le_bytes());
     assert_eq!(&b[116..120], &(-0.5f32).to_le_bytes());
+}
+
+/// The same model as written by format v1 (no `attrs` in the layer record): byte for byte
+/// the worked example of the v1 spec. v2 readers still load it, with no attributes.
+#[test]
+fn v1_worked_example_still_loads() {
+    let v1 = AlignedBlob([
+        0x45, 0x4d, 0x42, 0x52, 0x01, 0x00, 0x20, 0x00, 0x80, 0x00, 0x00, 0x00, 0xa4, 0x71, 0xf5,
+        0x9a, 0x20, 0x00, 0x00, 0x00, 0x22, 0x00, 0x00, 0x00, 0x50, 0x00, 0x00, 0x00, 0x30, 0x00,
+        0x00, 0x00, 0x01, 0x6d, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01, 0x01, 0x64, 0x01,
+        0x00, 0x02, 0x01, 0x01, 0x02, 0x00, 0x03, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x02,
+        0x00, 0x00, 0x00, 0x00, 0x01, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x80, 0xbf, 0x00, 0x00,
+        0x00, 0x3f, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x3e, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x3f, 0x00, 0x00, 0x00, 0xbf,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00u8,
+    ]);
+    let blob = Blob::parse(&v1.0).unwrap();
+    assert_eq!(blob.header().version, 1);
+    let (_, mut layers) = blob.graph().unwrap();
+    let d = layers.next().unwrap().unwrap();
+    assert_eq!(d.name, "d");
+    assert!(d.attrs.is_none());
+    let mut arena = ember_nn::ArenaBuffer::<16>::new();
+    let mut model = Sequential::<f32>::new(&v1.0, arena.as_mut_bytes(), 1).unwrap();
+    let mut y = [0.0f32; 2];
+    model.predict(&[1.0, 2.0, 3.0], &mut y).unwrap();
+    // relu(x·W + b) = relu([2 + 0.5, -1 + 4 + 0.75 - 0.5]) = [2.5, 3.25]
+    assert_eq!(y, [2.5, 3.25]);
+    // A version this build does not know is refused.
+    let mut v3 = v1;
+    v3.0[4] = 3;
+    assert!(matches!(
+        Blob::parse(&v3.0),
+        Err(ember_nn::Error::UnsupportedVersion { found: 3, .. })
+    ));
+}
+
+/// The `attrs` record of the spec's second example, byte for byte.
+#[test]
+fn attrs_example_bytes() {
+    // Dense(kernel_regularizer=L2(0.25), activity_regularizer=L1(0.5),
+    //       kernel_constraint=MaxNorm(2.0, axis=0), bias_constraint=NonNeg())
+    let attrs = LayerAttrs::NONE
+        .with_activity_regularizer(Regularizer::L1 { l1: 0.5 })
+        .with_regularizer(0, Regularizer::L2 { l2: 0.25 })
+        .with_constraint(
+            0,
+            Constraint::MaxNorm {
+                max_value: 2.0,
+                axis: NormAxes::axis(0),
+            },
+        )
+        .with_constraint(1, Constraint::NonNeg);
+    let mut buf = [0u8; 64];
+    let bytes = postcard::to_slice(&attrs, &mut buf).unwrap();
+    let expected: &[u8] = &[
+        0x01, 0x00, 0x00, 0x00, 0x00, 0x3f, // activity: Some(L1 { l1: 0.5 })
+        0x01, 0x01, 0x00, 0x00, 0x80, 0x3e, // regularizers[0]: Some(L2 { l2: 0.25 })
+        0x00, 0x00, 0x00, // regularizers[1..4]: None
+        0x01, 0x00, 0x00, 0x00, 0x00, 0x40, 0x01, 0x00, // constraints[0]: MaxNorm(2, axis 0)
+        0x01, 0x01, // constraints[1]: Some(NonNeg)
+        0x00, 0x00, // constraints[2..4]: None
+    ];
+    assert_eq!(bytes, expected);
 }

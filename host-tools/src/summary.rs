@@ -1,7 +1,10 @@
 //! `ember inspect`: a Keras-style summary of a blob with its exact memory needs.
 
 use ember_nn::blob::Blob;
+use ember_nn::constraints::{Constraint, NormAxes};
+use ember_nn::layers::LayerAttrs;
 use ember_nn::model::Graph;
+use ember_nn::regularizers::Regularizer;
 use ember_nn::{DType, MemoryPlan, Scalar, Sequential, TrainConfig, Q16_16};
 use serde::Serialize;
 
@@ -22,6 +25,9 @@ pub struct LayerRow {
     pub macs: usize,
     /// Whether the layer trains under the given training configuration.
     pub trains: bool,
+    /// Regularizers and constraints, Keras-style (`"param 0: L2(l2=0.01)"`,
+    /// `"activity: L1(l1=0.01)"`); empty when the layer has none.
+    pub training_attrs: Vec<String>,
 }
 
 /// Everything `ember inspect` reports.
@@ -87,6 +93,7 @@ fn summarize_as<T: Scalar>(blob: &[u8], batch: usize, train: &TrainConfig) -> Re
             params: l.param_count(),
             macs: l.config.macs(l.input),
             trains: l.trainable_param_count() > 0 && train.trainable.includes(k, n, l.trainable),
+            training_attrs: describe_attrs(&l.attrs),
         })
         .collect();
     Ok(Summary {
@@ -125,6 +132,65 @@ fn describe(t: &TrainConfig) -> String {
     )
 }
 
+/// Keras-style text of a layer's regularizers and constraints.
+pub fn describe_attrs(a: &LayerAttrs) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(r) = &a.activity_regularizer {
+        out.push(format!("activity: {}", regularizer_str(r)));
+    }
+    for (i, (r, c)) in a.regularizers.iter().zip(&a.constraints).enumerate() {
+        let parts: Vec<String> = r
+            .iter()
+            .map(regularizer_str)
+            .chain(c.iter().map(constraint_str))
+            .collect();
+        if !parts.is_empty() {
+            out.push(format!("param {i}: {}", parts.join(", ")));
+        }
+    }
+    out
+}
+
+fn regularizer_str(r: &Regularizer) -> String {
+    match *r {
+        Regularizer::L1 { l1 } => format!("L1(l1={l1})"),
+        Regularizer::L2 { l2 } => format!("L2(l2={l2})"),
+        Regularizer::L1L2 { l1, l2 } => format!("L1L2(l1={l1}, l2={l2})"),
+    }
+}
+
+fn axes_str(a: NormAxes) -> String {
+    let mut axes: Vec<i32> = (0..8).filter(|i| a.from_start & (1 << i) != 0).collect();
+    axes.extend(
+        (0..8)
+            .filter(|i| a.from_end & (1 << i) != 0)
+            .map(|i| -i - 1),
+    );
+    match axes.as_slice() {
+        [one] => one.to_string(),
+        many => format!("{many:?}"),
+    }
+}
+
+fn constraint_str(c: &Constraint) -> String {
+    match *c {
+        Constraint::MaxNorm { max_value, axis } => {
+            format!("MaxNorm(max_value={max_value}, axis={})", axes_str(axis))
+        }
+        Constraint::NonNeg => "NonNeg()".into(),
+        Constraint::UnitNorm { axis } => format!("UnitNorm(axis={})", axes_str(axis)),
+        Constraint::MinMaxNorm {
+            min_value,
+            max_value,
+            rate,
+            axis,
+        } => format!(
+            "MinMaxNorm(min_value={min_value}, max_value={max_value}, rate={rate}, axis={})",
+            axes_str(axis)
+        ),
+    }
+}
+
 fn shape_str(s: &[Option<usize>]) -> String {
     let parts: Vec<String> = s
         .iter()
@@ -153,6 +219,9 @@ pub fn render(s: &Summary) -> String {
             l.params,
             l.macs
         ));
+        for a in &l.training_attrs {
+            out.push_str(&format!("    {a}\n"));
+        }
     }
     out.push_str(&format!("{rule}\n"));
     out.push_str(&format!(" Total params: {}\n", s.total_params));

@@ -124,6 +124,7 @@ pub fn trained_blob<T: Scalar, const N: usize>(
             trainable: l.trainable,
             config: l.config,
             params: p,
+            attrs: l.attrs,
         })
         .collect();
     let len = encoded_len(graph.name(), graph.input_shape(), &specs)?;

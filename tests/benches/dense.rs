@@ -167,12 +167,14 @@ fn digits_blob<T: Scalar>() -> AlignedBytes {
             trainable: true,
             config: LayerConfig::Dense(d1),
             params: &p1,
+            attrs: ember_nn::layers::LayerAttrs::NONE,
         },
         LayerSpec {
             name: "dense_1",
             trainable: true,
             config: LayerConfig::Dense(d2),
             params: &p2,
+            attrs: ember_nn::layers::LayerAttrs::NONE,
         },
     ];
     let input = Shape::new(&[64]).unwrap();

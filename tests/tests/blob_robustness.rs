@@ -74,12 +74,12 @@ fn wrong_magic_and_version_are_named() {
     b[..4].copy_from_slice(b"PK\x03\x04");
     assert_eq!(load_and_run(&b).unwrap_err(), Error::BadMagic);
     let mut b = small_blob().as_slice().to_vec();
-    b[4..6].copy_from_slice(&2u16.to_le_bytes());
+    b[4..6].copy_from_slice(&3u16.to_le_bytes());
     assert_eq!(
         load_and_run(&b).unwrap_err(),
         Error::UnsupportedVersion {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         }
     );
 }

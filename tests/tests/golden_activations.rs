@@ -237,7 +237,7 @@ fn converter_reads_layer_options() {
     // Unsupported options are refused by name.
     let prelu = cases.iter().find(|c| c["name"] == "prelu").unwrap();
     let mut bad = prelu.clone();
-    bad["config"]["alpha_constraint"] = serde_json::json!({"class_name": "NonNeg"});
+    bad["config"]["alpha_constraint"] = serde_json::json!({"class_name": "RadialConstraint"});
     let err = layer_config(&keras_layer(&bad, Vec::new())).unwrap_err();
     assert!(err.to_string().contains("alpha_constraint"), "{err}");
     let mut bad = cases

@@ -214,10 +214,13 @@ fn converter_reads_options() {
     refused("epsilon", serde_json::json!(-1.0));
     refused("momentum", serde_json::json!("fast"));
     refused("center", serde_json::json!(1));
-    refused("gamma_regularizer", serde_json::json!({"class_name": "L2"}));
+    refused(
+        "gamma_regularizer",
+        serde_json::json!({"class_name": "OrthogonalRegularizer"}),
+    );
     refused(
         "beta_constraint",
-        serde_json::json!({"class_name": "NonNeg"}),
+        serde_json::json!({"class_name": "NonNeg", "config": {"axis": 0}}),
     );
     refused("dtype", "float16".into());
     // Absent keys take Keras's defaults.

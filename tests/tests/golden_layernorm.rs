@@ -189,7 +189,10 @@ fn converter_reads_options_and_refuses_the_rest() {
     refused("axis", serde_json::json!([7]));
     refused("epsilon", serde_json::json!(-0.5));
     refused("scale", serde_json::json!("yes"));
-    refused("gamma_regularizer", serde_json::json!({"class_name": "L1"}));
+    refused(
+        "gamma_regularizer",
+        serde_json::json!({"class_name": "OrthogonalRegularizer"}),
+    );
     refused("dtype", "bfloat16".into());
     // Axes that are not the trailing ones are an error once the input shape is known.
     let mut c = case.clone();

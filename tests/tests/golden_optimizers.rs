@@ -50,12 +50,14 @@ fn blob<T: Scalar>() -> AlignedBytes {
             trainable: true,
             config: dense(7, Activation::Tanh),
             params: &hidden,
+            attrs: ember_nn::layers::LayerAttrs::NONE,
         },
         LayerSpec {
             name: "out",
             trainable: true,
             config: dense(3, Activation::Softmax),
             params: &out,
+            attrs: ember_nn::layers::LayerAttrs::NONE,
         },
     ];
     let input = Shape::new(&[5]).unwrap();

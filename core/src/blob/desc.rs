@@ -3,7 +3,7 @@
 use heapless::Vec;
 use serde::{Deserialize, Serialize};
 
-use crate::layers::{LayerConfig, MAX_PARAMS};
+use crate::layers::{LayerAttrs, LayerConfig, MAX_PARAMS};
 use crate::{DType, Error, Result, Shape};
 
 /// First record of the graph section.
@@ -41,6 +41,29 @@ pub struct LayerDesc<'a> {
     pub config: LayerConfig,
     /// Parameters in Keras's weight order.
     pub params: Vec<ParamDesc, MAX_PARAMS>,
+    /// Regularizers and constraints (format v2; [`LayerAttrs::NONE`] when read from v1).
+    pub attrs: LayerAttrs,
+}
+
+/// A format-v1 layer record: [`LayerDesc`] without `attrs`.
+#[derive(Deserialize)]
+struct LayerDescV1<'a> {
+    name: &'a str,
+    trainable: bool,
+    config: LayerConfig,
+    params: Vec<ParamDesc, MAX_PARAMS>,
+}
+
+impl<'a> From<LayerDescV1<'a>> for LayerDesc<'a> {
+    fn from(d: LayerDescV1<'a>) -> Self {
+        LayerDesc {
+            name: d.name,
+            trainable: d.trainable,
+            config: d.config,
+            params: d.params,
+            attrs: LayerAttrs::NONE,
+        }
+    }
 }
 
 /// Iterator over the layer records of a graph section; decoding errors end the
@@ -49,6 +72,8 @@ pub struct LayerDesc<'a> {
 pub struct LayerDescs<'a> {
     rest: &'a [u8],
     remaining: u16,
+    /// The blob's format version (decides the record layout).
+    version: u16,
 }
 
 impl<'a> Iterator for LayerDescs<'a> {
@@ -59,7 +84,12 @@ impl<'a> Iterator for LayerDescs<'a> {
             return None;
         }
         self.remaining -= 1;
-        match postcard::take_from_bytes::<LayerDesc<'a>>(self.rest) {
+        let decoded = if self.version == 1 {
+            postcard::take_from_bytes::<LayerDescV1<'a>>(self.rest).map(|(d, r)| (d.into(), r))
+        } else {
+            postcard::take_from_bytes::<LayerDesc<'a>>(self.rest)
+        };
+        match decoded {
             Ok((d, rest)) => {
                 self.rest = rest;
                 Some(Ok(d))
@@ -72,7 +102,10 @@ impl<'a> Iterator for LayerDescs<'a> {
     }
 }
 
-pub(super) fn decode_graph(bytes: &[u8]) -> Result<(GraphHeader<'_>, LayerDescs<'_>)> {
+pub(super) fn decode_graph(
+    bytes: &[u8],
+    version: u16,
+) -> Result<(GraphHeader<'_>, LayerDescs<'_>)> {
     let (header, rest) = postcard::take_from_bytes::<GraphHeader<'_>>(bytes)
         .map_err(|_| Error::MalformedBlob("undecodable graph header"))?;
     header.input.validate()?;
@@ -81,6 +114,7 @@ pub(super) fn decode_graph(bytes: &[u8]) -> Result<(GraphHeader<'_>, LayerDescs<
         LayerDescs {
             rest,
             remaining: header.layers,
+            version,
         },
     ))
 }

@@ -4,8 +4,10 @@ use crate::{Error, Result};
 
 /// First four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"EMBR";
-/// The format version this build reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+/// The format version this build writes (and the newest it reads).
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest format version this build still reads (v1: no regularizers or constraints).
+pub const OLDEST_READABLE_VERSION: u16 = 1;
 /// Header length in bytes.
 pub const HEADER_LEN: usize = 32;
 /// Alignment of the blob start, of the weights section and of every tensor in it.
@@ -25,7 +27,7 @@ pub struct Sections {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Header {
-    /// Format version (1).
+    /// Format version (1 or 2).
     pub version: u16,
     /// Total blob length in bytes.
     pub total_len: u32,
@@ -60,7 +62,7 @@ impl Header {
             return Err(Error::BadMagic);
         }
         let version = u16_at(h, 4);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(Error::UnsupportedVersion {
                 found: version,
                 supported: FORMAT_VERSION,

@@ -1,4 +1,4 @@
-//! Reading Ember blobs (format v1). The byte-level specification is
+//! Reading Ember blobs (format v2; v1 blobs are still read) and writing them (v2). The byte-level specification is
 //! `core/docs/blob-format.md`, included below.
 //!
 #![doc = include_str!("../../docs/blob-format.md")]
@@ -8,7 +8,9 @@ mod header;
 mod write;
 
 pub use desc::{GraphHeader, LayerDesc, LayerDescs, ParamDesc};
-pub use header::{Header, Sections, ALIGN, FORMAT_VERSION, HEADER_LEN, MAGIC};
+pub use header::{
+    Header, Sections, ALIGN, FORMAT_VERSION, HEADER_LEN, MAGIC, OLDEST_READABLE_VERSION,
+};
 pub use write::{encoded_len, write, LayerSpec};
 
 use crate::{Error, Result};
@@ -37,7 +39,7 @@ pub struct Blob<'a> {
 }
 
 impl<'a> Blob<'a> {
-    /// Validates `bytes` as a v1 blob. Checks, in order: length ≥ header, magic, version,
+    /// Validates `bytes` as a v1 or v2 blob. Checks, in order: length ≥ header, magic, version,
     /// declared length, CRC, section bounds and alignment, and that the blob
     /// starts at a multiple of [`ALIGN`] bytes (so weights can be read in place).
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
@@ -88,7 +90,7 @@ impl<'a> Blob<'a> {
 
     /// Decodes the graph header and returns it with an iterator over the layer records.
     pub fn graph(&self) -> Result<(GraphHeader<'a>, LayerDescs<'a>)> {
-        desc::decode_graph(self.graph)
+        desc::decode_graph(self.graph, self.header.version)
     }
 
     /// The bytes of a parameter inside the weights section, bounds- and alignment-checked.

@@ -8,10 +8,11 @@ use postcard::ser_flavors::Size;
 use super::checksum;
 use super::desc::{GraphHeader, LayerDesc, ParamDesc};
 use super::header::{Header, Sections, ALIGN, FORMAT_VERSION, HEADER_LEN};
-use crate::layers::LayerConfig;
+use crate::layers::{LayerAttrs, LayerConfig};
 use crate::{Error, Result, Scalar, Shape};
 
-/// A layer to write: its configuration and its parameters in Keras order.
+/// A layer to write: its configuration, its parameters in Keras order and its training
+/// attributes ([`LayerAttrs::NONE`] for none; see [`LayerSpec::new`]).
 #[derive(Debug, Clone, Copy)]
 pub struct LayerSpec<'w, T> {
     /// Keras layer name.
@@ -22,6 +23,31 @@ pub struct LayerSpec<'w, T> {
     pub config: LayerConfig,
     /// Parameters, each flattened row-major in Keras's layout.
     pub params: &'w [&'w [T]],
+    /// Regularizers and constraints (checked against the parameters when written).
+    pub attrs: LayerAttrs,
+}
+
+impl<'w, T> LayerSpec<'w, T> {
+    /// A layer without regularizers or constraints.
+    pub const fn new(
+        name: &'w str,
+        trainable: bool,
+        config: LayerConfig,
+        params: &'w [&'w [T]],
+    ) -> Self {
+        LayerSpec {
+            name,
+            trainable,
+            config,
+            params,
+            attrs: LayerAttrs::NONE,
+        }
+    }
+
+    /// With training attributes.
+    pub const fn with_attrs(self, attrs: LayerAttrs) -> Self {
+        LayerSpec { attrs, ..self }
+    }
 }
 
 const fn pad(n: usize) -> usize {
@@ -61,11 +87,14 @@ fn for_each_record<T: Scalar>(
             });
             offset += pad(core::mem::size_of_val(*p));
         }
+        let trainable = shapes.len().saturating_sub(l.config.state_tensors());
+        l.attrs.check(&shapes, trainable)?;
         f(&LayerDesc {
             name: l.name,
             trainable: l.trainable,
             config: l.config,
             params,
+            attrs: l.attrs,
         })?;
         shape = l.config.output_shape(shape)?;
     }
@@ -126,7 +155,8 @@ fn layout<T: Scalar>(
 /// let dense = Dense { units: 2, activation: Activation::Linear, use_bias: true };
 /// let kernel = [1.0f32, 0.0, 0.0, 1.0, 1.0, 1.0]; // (3, 2)
 /// let bias = [0.5f32, -0.5];
-/// let layers = [LayerSpec { name: "d", trainable: true, config: LayerConfig::Dense(dense), params: &[&kernel, &bias] }];
+/// let params: [&[f32]; 2] = [&kernel, &bias];
+/// let layers = [LayerSpec::new("d", true, LayerConfig::Dense(dense), &params)];
 /// let input = Shape::new(&[3]).unwrap();
 /// let mut blob = AlignedBlob([0u8; 256]);
 /// let len = write("tiny", input, &layers, &mut blob.0).unwrap();

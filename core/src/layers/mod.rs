@@ -8,6 +8,7 @@
 //! matched once per layer call, never a trait object.
 
 mod activations;
+mod attrs;
 mod config;
 mod conv;
 mod conv_transpose;
@@ -20,6 +21,7 @@ mod resizing;
 mod window;
 
 pub use activations::{ActivationLayer, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU};
+pub use attrs::LayerAttrs;
 pub use config::LayerConfig;
 pub use conv::{Conv1D, Conv2D};
 pub use conv_transpose::{transpose_axis, Conv1DTranspose, Conv2DTranspose};

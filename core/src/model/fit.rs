@@ -218,6 +218,7 @@ fn logs_of<M: Metric>(loss: &LossTracker, metrics: &[M]) -> Result<Logs> {
 ///     trainable: true,
 ///     config: LayerConfig::Dense(dense),
 ///     params: &[&kernel, &bias],
+///     attrs: ember_nn::layers::LayerAttrs::NONE,
 /// }];
 /// let mut blob = AlignedBlob([0u8; 256]);
 /// let len = write("line", Shape::new(&[1]).unwrap(), &layers, &mut blob.0).unwrap();

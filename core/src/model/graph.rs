@@ -4,7 +4,7 @@ use heapless::Vec;
 
 use super::DEFAULT_MAX_LAYERS;
 use crate::blob::Blob;
-use crate::layers::{LayerConfig, MAX_PARAMS};
+use crate::layers::{LayerAttrs, LayerConfig, MAX_PARAMS};
 use crate::{Error, Result, Scalar, Shape};
 
 /// One layer of a decoded model.
@@ -22,6 +22,8 @@ pub struct LayerEntry<'a, T> {
     pub trainable: bool,
     /// Parameters read in place from the blob, in Keras order.
     pub params: Vec<&'a [T], MAX_PARAMS>,
+    /// Regularizers and constraints (Keras `kernel_regularizer`, …; checked at load).
+    pub attrs: LayerAttrs,
 }
 
 impl<T> LayerEntry<'_, T> {
@@ -102,7 +104,12 @@ impl<'a, T: Scalar, const N: usize> Graph<'a, T, N> {
                 // Capacity equals MAX_PARAMS and desc.params has at most that many.
                 let _ = params.push(typed);
             }
+            let trainable = expected.len().saturating_sub(desc.config.state_tensors());
+            desc.attrs
+                .check(&expected, trainable)
+                .map_err(|_| Error::MalformedBlob("invalid regularizer or constraint"))?;
             let entry = LayerEntry {
+                attrs: desc.attrs,
                 name: desc.name,
                 config: desc.config,
                 input: shape,

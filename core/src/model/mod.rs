@@ -9,6 +9,7 @@ mod graph;
 mod logs;
 mod memory;
 pub mod planner;
+mod regularization;
 mod sequential;
 mod train;
 

@@ -3,6 +3,7 @@
 use heapless::Vec;
 
 use super::graph::LayerEntry;
+use super::regularization;
 use super::{Graph, MemoryPlan, TrainConfig, DEFAULT_MAX_LAYERS};
 use crate::arena::{split_pair, typed};
 use crate::layers::{mix, Context, MAX_PARAMS};
@@ -204,8 +205,12 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
     }
 
     /// One step of training on a batch (Keras's `model.train_on_batch(x, y)`): forward,
-    /// loss, backward, optimizer update. Returns the loss of the batch computed before the
-    /// update, as Keras does. `x` and `y_true` hold up to `batch_size` samples; `y_true`
+    /// loss, backward, optimizer update, constraints. Returns the loss of the batch
+    /// computed before the update, as Keras does: the compiled loss plus the
+    /// regularization losses (activity penalties `reg(y) / batch` of every layer, weight
+    /// penalties of the layers that train; see [`crate::regularizers`]), whose gradients
+    /// join the backward pass; after the update each constrained tensor of the layers
+    /// that train is projected ([`crate::constraints`]). `x` and `y_true` hold up to `batch_size` samples; `y_true`
     /// has [`crate::Loss::y_true_len`] elements (one class index per sample for the sparse
     /// cross-entropy).
     pub fn train_on_batch(&mut self, x: &[T], y_true: &[T]) -> Result<T> {
@@ -247,6 +252,18 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
         let Some(t) = self.training.as_mut() else {
             return Err(Error::NotTraining);
         };
+        let regularized = regularization::any(layers);
+        let loss = if regularized {
+            loss + regularization::regularization_loss(
+                layers,
+                &self.plan,
+                self.activations,
+                t.params,
+                b,
+            )?
+        } else {
+            loss
+        };
         let lowest = self
             .plan
             .param_offsets
@@ -266,6 +283,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             let ps = split_params(t.params, t.layer_state, &self.plan, k, l);
             let dparams = self.plan.param_offsets[k]
                 .map(|at| &mut t.grads[at..at + l.trainable_param_count()]);
+            regularization::add_activity_gradient(l, y_k, &mut dy[..b * l.output.len()], b)?;
             let want_dx = k > lowest;
             let xv = TensorView::new(l.input.with_batch(b)?, x_k)?;
             let yv = TensorView::new(l.output.with_batch(b)?, y_k)?;
@@ -284,6 +302,9 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             )?;
             core::mem::swap(&mut dy, &mut dx);
         }
+        if regularized {
+            regularization::add_weight_gradients(layers, &self.plan, t.params, t.grads)?;
+        }
         // Parameter tensors (Keras variables) in arena order, for per-variable clipping.
         let tensors = layers
             .iter()
@@ -298,6 +319,9 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             t.state,
             tensors,
         )?;
+        if regularized {
+            regularization::apply_constraints(layers, &self.plan, t.params)?;
+        }
         t.iterations += 1;
         Ok(loss)
     }
@@ -448,7 +472,8 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
     }
 
     /// The loss of a batch without training it (Keras's `model.test_on_batch(x, y)`):
-    /// forward in inference mode, then the compiled loss. Shapes as for
+    /// forward in inference mode, then the compiled loss plus the regularization losses
+    /// (as Keras's `compute_loss` adds them in evaluation too). Shapes as for
     /// [`Sequential::train_on_batch`]; parameters, optimizer state and iterations are not
     /// touched.
     pub fn test_on_batch(&mut self, x: &[T], y_true: &[T]) -> Result<T> {
@@ -474,8 +499,21 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             .gbufs
             .get_mut(..b * out_len)
             .ok_or(Error::NotTraining)?;
-        cfg.loss
-            .value_and_grad(y_pred, y_true, sample_weight, grad, last)
+        let loss = cfg
+            .loss
+            .value_and_grad(y_pred, y_true, sample_weight, grad, last)?;
+        let layers = self.graph.layers();
+        match self.training.as_ref() {
+            Some(t) if regularization::any(layers) => Ok(loss
+                + regularization::regularization_loss(
+                    layers,
+                    &self.plan,
+                    self.activations,
+                    t.params,
+                    b,
+                )?),
+            _ => Ok(loss),
+        }
     }
 
     /// Checks a training or test batch against the training configuration: returns the

@@ -11,8 +11,8 @@
 use ember_nn::blob::{encoded_len, write, LayerSpec};
 use ember_nn::layers::{
     ActivationLayer, AlphaDropout, Dense, Dropout, Flatten, GaussianDropout, GaussianNoise,
-    LayerConfig, LeakyReLU, PReLU, Permute, ReLU, RepeatVector, Reshape, Softmax, ThresholdedReLU,
-    ELU,
+    LayerAttrs, LayerConfig, LeakyReLU, PReLU, Permute, ReLU, RepeatVector, Reshape, Softmax,
+    ThresholdedReLU, ELU,
 };
 use ember_nn::{Scalar, Shape, Q16_16};
 use serde_json::Value;
@@ -24,6 +24,7 @@ mod normalization;
 mod options;
 mod pooling;
 mod resizing;
+mod training_attrs;
 
 use crate::blob_file::AlignedBytes;
 use crate::keras::{KerasLayer, KerasModel};
@@ -59,6 +60,9 @@ struct Lowered<'k> {
     keras: &'k KerasLayer,
     /// Whether this Ember layer takes the Keras layer's weights (only the first does).
     weights: bool,
+    /// Regularizers and constraints: the weights' go with the weights, the activity
+    /// regularizer with the last Ember layer (the Keras layer's output).
+    attrs: LayerAttrs,
 }
 
 impl Lowered<'_> {
@@ -106,8 +110,14 @@ pub fn convert_with(model: &KerasModel, options: &ConvertOptions) -> Result<Alig
     let input = input_shape(model)?;
     let mut lowered = Vec::new();
     for l in &model.layers {
-        for (i, config) in layer_configs(l)?.into_iter().enumerate() {
+        let attrs = layer_attrs(l)?;
+        let configs = layer_configs(l)?;
+        let last = configs.len() - 1;
+        for (i, config) in configs.into_iter().enumerate() {
+            let mut a = if i == 0 { attrs } else { LayerAttrs::NONE };
+            a.activity_regularizer = attrs.activity_regularizer.filter(|_| i == last);
             lowered.push(Lowered {
+                attrs: a,
                 name: if i == 0 {
                     l.name.clone()
                 } else {
@@ -144,6 +154,14 @@ pub fn convert_with(model: &KerasModel, options: &ConvertOptions) -> Result<Alig
                 });
             }
         }
+        let trainable = expected.len().saturating_sub(c.state_tensors());
+        lw.attrs.check(&expected, trainable).map_err(|e| {
+            Error::Config(format!(
+                "layer `{}` ({}): its regularizers or constraints do not fit its weights \
+                 (a constraint axis the weight does not have?): {e:?}",
+                l.name, l.class_name
+            ))
+        })?;
         shape = c.output_shape(shape)?;
     }
     let mut params: Vec<Vec<Vec<f32>>> = lowered
@@ -187,6 +205,7 @@ fn encode<T: Scalar>(
             trainable: l.keras.trainable,
             config: l.config,
             params: p,
+            attrs: l.attrs,
         })
         .collect();
     let len = encoded_len(&model.name, input, &specs)?;
@@ -221,7 +240,7 @@ fn input_shape(model: &KerasModel) -> Result<Shape> {
 /// For a `Dense` whose activation [`ember_nn::Activation::needs_input`] this is the layer's
 /// `Dense(linear)` part; [`layer_configs`] gives the whole lowering.
 pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
-    Ok(match l.class_name.as_str() {
+    let config = match l.class_name.as_str() {
         "Dense" => LayerConfig::Dense(dense(l)?),
         "Activation" => LayerConfig::Activation(activation_layer(l)?),
         "ReLU" => LayerConfig::ReLU(relu(l)?),
@@ -285,7 +304,37 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
                 supported: SUPPORTED_CLASSES.into(),
             })
         }
-    })
+    };
+    // Refuse unsupported regularizers and constraints here too, by option name.
+    layer_attrs(l)?;
+    Ok(config)
+}
+
+/// The layer's regularizers and constraints (Keras's `kernel_regularizer`,
+/// `bias_constraint`, `activity_regularizer`, …), each on the parameter index of its
+/// weight; unsupported ones are refused by option name (see `convert/training_attrs.rs`). Every
+/// class's `activity_regularizer` is read; the weight options of Dense, PReLU,
+/// BatchNormalization and LayerNormalization.
+pub fn layer_attrs(l: &KerasLayer) -> Result<LayerAttrs> {
+    let flag = |key: &str| l.config.get(key).and_then(Value::as_bool).unwrap_or(true);
+    match l.class_name.as_str() {
+        "Dense" => training_attrs::training_attrs(
+            l,
+            &[("kernel", Some(0)), ("bias", flag("use_bias").then_some(1))],
+        ),
+        "PReLU" => training_attrs::training_attrs(l, &[("alpha", Some(0))]),
+        "BatchNormalization" | "LayerNormalization" => {
+            let (scale, center) = (flag("scale"), flag("center"));
+            training_attrs::training_attrs(
+                l,
+                &[
+                    ("gamma", scale.then_some(0)),
+                    ("beta", center.then_some(usize::from(scale))),
+                ],
+            )
+        }
+        _ => training_attrs::training_attrs(l, &[]),
+    }
 }
 
 /// Maps one Keras layer to the Ember layers that compute it, in order; the first takes
@@ -318,18 +367,7 @@ const FUSED_ACTIVATION_CLASSES: &[&str] = &[
 fn dense(l: &KerasLayer) -> Result<Dense> {
     let c = &l.config;
     require_float32(l)?;
-    require_null(
-        l,
-        &[
-            "kernel_regularizer",
-            "bias_regularizer",
-            "activity_regularizer",
-            "kernel_constraint",
-            "bias_constraint",
-            "lora_rank",
-            "quantization_config",
-        ],
-    )?;
+    require_null(l, &["lora_rank", "quantization_config"])?;
     let units_v = c.get("units").unwrap_or(&Value::Null);
     let units = units_v
         .as_u64()
@@ -415,7 +453,6 @@ fn softmax(l: &KerasLayer) -> Result<Softmax> {
 
 fn prelu(l: &KerasLayer) -> Result<PReLU> {
     require_float32(l)?;
-    require_null(l, &["alpha_regularizer", "alpha_constraint"])?;
     let v = l.config.get("shared_axes").unwrap_or(&Value::Null);
     let axes: Option<Vec<i64>> = match v {
         Value::Null => Some(Vec::new()),

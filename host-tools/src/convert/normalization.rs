@@ -3,7 +3,7 @@
 use ember_nn::layers::{BatchNormalization, LayerNormalization};
 use serde_json::Value;
 
-use super::options::{float_option, require_float32, require_null, unsupported};
+use super::options::{float_option, require_float32, unsupported};
 use crate::keras::KerasLayer;
 use crate::Result;
 
@@ -17,19 +17,10 @@ fn bool_option(l: &KerasLayer, key: &str, default: bool) -> Result<bool> {
 }
 
 /// `keras.layers.BatchNormalization`. The initializers are irrelevant (the weights come
-/// from the file); regularizers, constraints, `renorm=True` and `synchronized=True` are
-/// refused.
+/// from the file); `renorm=True` and `synchronized=True` are refused. Regularizers and
+/// constraints are read by [`super::layer_attrs`].
 pub(super) fn batch_normalization(l: &KerasLayer) -> Result<BatchNormalization> {
     require_float32(l)?;
-    require_null(
-        l,
-        &[
-            "beta_regularizer",
-            "gamma_regularizer",
-            "beta_constraint",
-            "gamma_constraint",
-        ],
-    )?;
     for key in ["renorm", "synchronized"] {
         if bool_option(l, key, false)? {
             return Err(unsupported(l, key, &Value::Bool(true), "false"));
@@ -63,19 +54,11 @@ pub(super) fn batch_normalization(l: &KerasLayer) -> Result<BatchNormalization> 
 }
 
 /// `keras.layers.LayerNormalization`. `axis` may be one axis or a list; the model's input
-/// shape decides later whether they are the trailing axes Ember normalizes. Regularizers,
-/// constraints and the deprecated `rms_scaling=True` are refused.
+/// shape decides later whether they are the trailing axes Ember normalizes. The deprecated
+/// `rms_scaling=True` is refused; regularizers and constraints are read by
+/// [`super::layer_attrs`].
 pub(super) fn layer_normalization(l: &KerasLayer) -> Result<LayerNormalization> {
     require_float32(l)?;
-    require_null(
-        l,
-        &[
-            "beta_regularizer",
-            "gamma_regularizer",
-            "beta_constraint",
-            "gamma_constraint",
-        ],
-    )?;
     if bool_option(l, "rms_scaling", false)? {
         return Err(unsupported(l, "rms_scaling", &Value::Bool(true), "false"));
     }

@@ -1,0 +1,123 @@
+//! Keras's regularization losses and constraints inside a training step: the penalties
+//! added to the loss (`model.losses`), their gradients, and the projections applied after
+//! the optimizer update.
+
+use super::graph::LayerEntry;
+use super::MemoryPlan;
+use crate::{Error, Result, Scalar};
+
+/// Σ of Keras's `model.losses` for the current step: each layer's activity penalty of its
+/// output in `activations` divided by the batch `b` (Keras: `divide_no_nan(reg(y),
+/// batch)`), then each regularized trainable tensor's penalty of the layers that train
+/// (Keras: `variable.regularizer(variable)` over `model.trainable_weights`).
+pub(super) fn regularization_loss<T: Scalar, const N: usize>(
+    layers: &[LayerEntry<'_, T>],
+    plan: &MemoryPlan<N>,
+    activations: &[T],
+    params: &[T],
+    b: usize,
+) -> Result<T> {
+    let mut total = T::ZERO;
+    let batch = T::from_usize(b);
+    for (k, l) in layers.iter().enumerate() {
+        if let Some(r) = l.attrs.activity_regularizer {
+            total = total + r.value(output(plan, activations, k, l, b)?).div(batch);
+        }
+    }
+    for_each_tensor(layers, plan, |l, i, range| {
+        if let Some(r) = l.attrs.regularizers[i] {
+            total = total + r.value(params.get(range).ok_or(Error::NotTraining)?);
+        }
+        Ok(())
+    })?;
+    Ok(total)
+}
+
+/// Adds layer `l`'s activity penalty gradient (`reg'(y) / b`) to `dy`, the loss gradient
+/// at its output `y`.
+pub(super) fn add_activity_gradient<T: Scalar>(
+    l: &LayerEntry<'_, T>,
+    y: &[T],
+    dy: &mut [T],
+    b: usize,
+) -> Result<()> {
+    match l.attrs.activity_regularizer {
+        Some(r) => r.add_scaled_gradient(y, dy, T::ONE.div(T::from_usize(b))),
+        None => Ok(()),
+    }
+}
+
+/// Adds each regularized trainable tensor's penalty gradient to its gradient.
+pub(super) fn add_weight_gradients<T: Scalar, const N: usize>(
+    layers: &[LayerEntry<'_, T>],
+    plan: &MemoryPlan<N>,
+    params: &[T],
+    grads: &mut [T],
+) -> Result<()> {
+    for_each_tensor(layers, plan, |l, i, range| match l.attrs.regularizers[i] {
+        Some(r) => r.add_gradient(
+            params.get(range.clone()).ok_or(Error::NotTraining)?,
+            grads.get_mut(range).ok_or(Error::NotTraining)?,
+        ),
+        None => Ok(()),
+    })
+}
+
+/// Projects each constrained trainable tensor (Keras: `variable.assign(
+/// constraint(variable))` after the optimizer's update).
+pub(super) fn apply_constraints<T: Scalar, const N: usize>(
+    layers: &[LayerEntry<'_, T>],
+    plan: &MemoryPlan<N>,
+    params: &mut [T],
+) -> Result<()> {
+    for_each_tensor(layers, plan, |l, i, range| match l.attrs.constraints[i] {
+        Some(c) => {
+            let shapes = l.config.param_shapes(l.input)?;
+            let shape = *shapes.get(i).ok_or(Error::NotTraining)?;
+            c.apply(params.get_mut(range).ok_or(Error::NotTraining)?, shape)
+        }
+        None => Ok(()),
+    })
+}
+
+/// Whether any layer has a regularizer or constraint (the step skips this module's work
+/// otherwise).
+pub(super) fn any<T>(layers: &[LayerEntry<'_, T>]) -> bool {
+    layers.iter().any(|l| !l.attrs.is_none())
+}
+
+/// Layer `k`'s output of the last forward pass (training layouts keep every output).
+fn output<'x, T: Scalar, const N: usize>(
+    plan: &MemoryPlan<N>,
+    activations: &'x [T],
+    k: usize,
+    l: &LayerEntry<'_, T>,
+    b: usize,
+) -> Result<&'x [T]> {
+    let off = plan
+        .act_offsets
+        .get(k)
+        .copied()
+        .flatten()
+        .ok_or(Error::NotTraining)?;
+    activations
+        .get(off..off + b * l.output.len())
+        .ok_or(Error::NotTraining)
+}
+
+/// Calls `f(layer, tensor index, element range in the parameter region)` for every
+/// trainable tensor of every layer that trains, in arena (Keras variable) order.
+fn for_each_tensor<T, const N: usize>(
+    layers: &[LayerEntry<'_, T>],
+    plan: &MemoryPlan<N>,
+    mut f: impl FnMut(&LayerEntry<'_, T>, usize, core::ops::Range<usize>) -> Result<()>,
+) -> Result<()> {
+    for (l, off) in layers.iter().zip(plan.param_offsets.iter()) {
+        let Some(mut at) = *off else { continue };
+        for (i, p) in l.params[..l.trainable_tensors()].iter().enumerate() {
+            f(l, i, at..at + p.len())?;
+            at += p.len();
+        }
+    }
+    Ok(())
+}
