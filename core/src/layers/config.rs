@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ActivationLayer, AlphaDropout, Context, Dense, Dropout, Flatten, GaussianDropout,
-    GaussianNoise, Layer, LeakyReLU, PReLU, ParamShapes, Permute, ReLU, RepeatVector, Reshape,
-    Softmax, ThresholdedReLU, ELU,
+    ActivationLayer, AlphaDropout, Context, Dense, DepthwiseConv1D, DepthwiseConv2D, Dropout,
+    Flatten, GaussianDropout, GaussianNoise, Layer, LeakyReLU, PReLU, ParamShapes, Permute, ReLU,
+    RepeatVector, Reshape, SeparableConv1D, SeparableConv2D, Softmax, ThresholdedReLU, ELU,
 };
 use crate::{Result, Scalar, Shape, TensorView, TensorViewMut};
 
@@ -48,6 +48,14 @@ pub enum LayerConfig {
     GaussianDropout(GaussianDropout),
     /// [`AlphaDropout`] (variant 15).
     AlphaDropout(AlphaDropout),
+    /// [`DepthwiseConv1D`] (variant 18).
+    DepthwiseConv1D(DepthwiseConv1D),
+    /// [`DepthwiseConv2D`] (variant 19).
+    DepthwiseConv2D(DepthwiseConv2D),
+    /// [`SeparableConv1D`] (variant 20).
+    SeparableConv1D(SeparableConv1D),
+    /// [`SeparableConv2D`] (variant 21).
+    SeparableConv2D(SeparableConv2D),
 }
 
 impl LayerConfig {
@@ -70,6 +78,10 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(_) => GaussianNoise::KERAS_CLASS,
             LayerConfig::GaussianDropout(_) => GaussianDropout::KERAS_CLASS,
             LayerConfig::AlphaDropout(_) => AlphaDropout::KERAS_CLASS,
+            LayerConfig::DepthwiseConv1D(_) => DepthwiseConv1D::KERAS_CLASS,
+            LayerConfig::DepthwiseConv2D(_) => DepthwiseConv2D::KERAS_CLASS,
+            LayerConfig::SeparableConv1D(_) => SeparableConv1D::KERAS_CLASS,
+            LayerConfig::SeparableConv2D(_) => SeparableConv2D::KERAS_CLASS,
         }
     }
 
@@ -92,6 +104,10 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.output_shape(input),
             LayerConfig::GaussianDropout(l) => l.output_shape(input),
             LayerConfig::AlphaDropout(l) => l.output_shape(input),
+            LayerConfig::DepthwiseConv1D(l) => l.output_shape(input),
+            LayerConfig::DepthwiseConv2D(l) => l.output_shape(input),
+            LayerConfig::SeparableConv1D(l) => l.output_shape(input),
+            LayerConfig::SeparableConv2D(l) => l.output_shape(input),
         }
     }
 
@@ -114,6 +130,10 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.param_shapes(input),
             LayerConfig::GaussianDropout(l) => l.param_shapes(input),
             LayerConfig::AlphaDropout(l) => l.param_shapes(input),
+            LayerConfig::DepthwiseConv1D(l) => l.param_shapes(input),
+            LayerConfig::DepthwiseConv2D(l) => l.param_shapes(input),
+            LayerConfig::SeparableConv1D(l) => l.param_shapes(input),
+            LayerConfig::SeparableConv2D(l) => l.param_shapes(input),
         }
     }
 
@@ -136,6 +156,10 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.macs(input),
             LayerConfig::GaussianDropout(l) => l.macs(input),
             LayerConfig::AlphaDropout(l) => l.macs(input),
+            LayerConfig::DepthwiseConv1D(l) => l.macs(input),
+            LayerConfig::DepthwiseConv2D(l) => l.macs(input),
+            LayerConfig::SeparableConv1D(l) => l.macs(input),
+            LayerConfig::SeparableConv2D(l) => l.macs(input),
         }
     }
 
@@ -164,6 +188,10 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.forward(params, x, y, ctx),
             LayerConfig::GaussianDropout(l) => l.forward(params, x, y, ctx),
             LayerConfig::AlphaDropout(l) => l.forward(params, x, y, ctx),
+            LayerConfig::DepthwiseConv1D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::DepthwiseConv2D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::SeparableConv1D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::SeparableConv2D(l) => l.forward(params, x, y, ctx),
         }
     }
 
@@ -196,6 +224,10 @@ impl LayerConfig {
             LayerConfig::GaussianNoise(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::GaussianDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::AlphaDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::DepthwiseConv1D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::DepthwiseConv2D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::SeparableConv1D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::SeparableConv2D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
         }
     }
 }

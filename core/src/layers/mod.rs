@@ -10,6 +10,7 @@
 mod activations;
 mod config;
 mod dense;
+mod depthwise;
 mod regularization;
 mod reshaping;
 mod window;
@@ -17,6 +18,7 @@ mod window;
 pub use activations::{ActivationLayer, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU};
 pub use config::LayerConfig;
 pub use dense::Dense;
+pub use depthwise::{DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D};
 pub use regularization::{AlphaDropout, Dropout, GaussianDropout, GaussianNoise};
 pub use reshaping::{Flatten, Permute, RepeatVector, Reshape};
 pub use window::{Padding, Window};

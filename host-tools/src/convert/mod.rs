@@ -17,6 +17,7 @@ use ember_nn::layers::{
 use ember_nn::{Scalar, Shape, Q16_16};
 use serde_json::Value;
 
+mod depthwise;
 mod options;
 
 use crate::blob_file::AlignedBytes;
@@ -40,7 +41,7 @@ pub enum DTypeChoice {
 /// Layer classes the converter accepts (for error messages).
 pub const SUPPORTED_CLASSES: &str = "Dense, Activation, ReLU, LeakyReLU, ELU, PReLU, Softmax, \
 ThresholdedReLU, Flatten, Reshape, Permute, RepeatVector, Dropout, GaussianNoise, \
-GaussianDropout, AlphaDropout";
+GaussianDropout, AlphaDropout, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -216,6 +217,10 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
             let (rate, seed) = noise_options(l, "rate")?;
             LayerConfig::AlphaDropout(AlphaDropout { rate, seed })
         }
+        "DepthwiseConv1D" => LayerConfig::DepthwiseConv1D(depthwise::depthwise_conv1d(l)?),
+        "DepthwiseConv2D" => LayerConfig::DepthwiseConv2D(depthwise::depthwise_conv2d(l)?),
+        "SeparableConv1D" => LayerConfig::SeparableConv1D(depthwise::separable_conv1d(l)?),
+        "SeparableConv2D" => LayerConfig::SeparableConv2D(depthwise::separable_conv2d(l)?),
         _ => {
             return Err(Error::UnsupportedLayer {
                 layer: l.name.clone(),
@@ -245,7 +250,13 @@ pub fn layer_configs(l: &KerasLayer) -> Result<Vec<LayerConfig>> {
 /// Keras classes with an `activation=` option fused into the layer. Their mapping reads
 /// it with [`options::fused_activation`], and [`layer_configs`] appends an `Activation`
 /// layer when the activation's backward pass needs its input.
-const FUSED_ACTIVATION_CLASSES: &[&str] = &["Dense"];
+const FUSED_ACTIVATION_CLASSES: &[&str] = &[
+    "Dense",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
+    "SeparableConv1D",
+    "SeparableConv2D",
+];
 
 fn dense(l: &KerasLayer) -> Result<Dense> {
     let c = &l.config;

@@ -7,3 +7,5 @@
 //! on many shapes for `f32` and [`crate::Q16_16`].
 
 pub mod dense;
+pub mod depthwise;
+pub mod separable;

@@ -2,3 +2,5 @@
 //! with these on the shared test suite.
 
 pub mod dense;
+pub mod depthwise;
+pub mod separable;
