@@ -23,8 +23,9 @@
 //! - [`model`]: [`Sequential`] (`predict`, `train_on_batch`), the [`MemoryPlan`] and the
 //!   greedy buffer planner.
 //! - [`layers`]: the [`layers::Layer`] interface (forward, backward) and the layers:
-//!   Dense, the activation layers, the reshaping layers, and the dropout/noise family
-//!   (noise replayed from a seed in backward, so no masks are stored).
+//!   Dense, the activation layers, the reshaping layers, the dropout/noise family
+//!   (noise replayed from a seed in backward, so no masks are stored), and the
+//!   depthwise and separable convolutions.
 //! - [`kernels`]: `reference` loops (the correctness oracle) and their `optimized`
 //!   register-blocked twins, bit-identical on a shared test suite.
 //! - [`Activation`], [`Loss`], [`Optimizer`] ([`Sgd`], [`Adam`]).

@@ -131,7 +131,7 @@ pub(crate) fn out_pos(
     out: usize,
 ) -> Option<usize> {
     let t = (pos + pad).checked_sub(k * dil)?;
-    if t % stride != 0 {
+    if stride != 1 && t % stride != 0 {
         return None;
     }
     Some(t / stride).filter(|&o| o < out)
