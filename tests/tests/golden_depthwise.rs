@@ -647,6 +647,19 @@ fn bad_shapes_and_buffers_are_errors() {
     assert!(reference::depthwise::forward(&geo, 3, &x, &w, &b, &mut y16).is_err());
     assert!(optimized::depthwise::forward(&geo, 2, &x[1..], &w, &b, &mut y16).is_err());
     assert!(optimized::depthwise::forward(&geo, 2, &x, &w, &b, &mut y16[1..]).is_err());
+    // A hand-built geometry (public fields) with a zero step or overflowing positions.
+    let mut dx16 = vec![0.0f32; x.len()];
+    for bad in [
+        ConvGeometry { stride_h: 0, ..geo },
+        ConvGeometry { dil_w: 0, ..geo },
+        ConvGeometry {
+            pad_top: usize::MAX,
+            ..geo
+        },
+    ] {
+        assert!(reference::depthwise::forward(&bad, 2, &x, &w, &b, &mut y16).is_err());
+        assert!(optimized::depthwise::backward_input(&bad, 2, &y16, &w, &mut dx16).is_err());
+    }
     let pw = vec![0.1f32; 4 * 3];
     let mut ys = vec![0.0f32; 48];
     assert!(optimized::separable::forward(&geo, 2, 3, &x, &w, &pw, &[], &mut ys).is_ok());

@@ -54,6 +54,24 @@ pub(crate) fn batch_lengths(
     if in_len == 0 || out_len == 0 {
         return Err(Error::InvalidShape);
     }
+    // A geometry built by hand (its fields are public) must still keep every index
+    // computation in range: positive steps, and the farthest tap position
+    // `(out − 1)·stride + (k − 1)·dil + pad + in` representable.
+    let axis = |out: usize, stride: usize, k: usize, dil: usize, pad: usize, len: usize| {
+        if stride == 0 || dil == 0 {
+            return None;
+        }
+        (out - 1)
+            .checked_mul(stride)?
+            .checked_add(k.saturating_sub(1).checked_mul(dil)?)?
+            .checked_add(pad)?
+            .checked_add(len)
+    };
+    if axis(g.out_h, g.stride_h, g.k_h, g.dil_h, g.pad_top, g.in_h).is_none()
+        || axis(g.out_w, g.stride_w, g.k_w, g.dil_w, g.pad_left, g.in_w).is_none()
+    {
+        return Err(Error::InvalidShape);
+    }
     if x_len % in_len != 0 {
         return Err(Error::ShapeMismatch {
             expected: x_len.next_multiple_of(in_len),
