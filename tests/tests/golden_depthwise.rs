@@ -4,8 +4,9 @@
 //! Q16.16 against f32; the converter's option checks and defaults; a blob round trip
 //! through `Sequential`; bad shapes and buffers.
 
-use ember_cli::convert::{layer_config, layer_configs};
-use ember_cli::keras::KerasLayer;
+use ember_cli::convert::{convert, layer_config, layer_configs, DTypeChoice};
+use ember_cli::keras::{read_keras_file, KerasLayer};
+use ember_cli::predict::predict;
 use ember_nn::blob::{encoded_len, write, LayerSpec};
 use ember_nn::layers::{
     Context, DepthwiseConv1D, DepthwiseConv2D, LayerConfig, Padding, SeparableConv1D,
@@ -499,6 +500,62 @@ fn blob_round_trip_through_sequential() {
             assert_close(&format!("{} trained w{k}", g.name), got, &want, 1e-5, 1e-6);
             off += w.len();
         }
+    }
+}
+
+/// Two Keras Sequential models (`model2d`: DepthwiseConv2D → SeparableConv2D → Flatten →
+/// Dense; `model1d`: the 1-D twins) read from `.keras`, converted, run: predictions and
+/// 3 SGD steps (losses and every weight) against Keras's `predict` and `train_on_batch`.
+#[test]
+fn models_match_keras() {
+    for name in ["model2d", "model1d"] {
+        let k = read_keras_file(&fixture(DIR, &format!("{name}.keras"))).unwrap();
+        let b = convert(&k, DTypeChoice::F32).unwrap();
+        let x = npy(DIR, &format!("{name}_x.npy"));
+        let want = npy(DIR, &format!("{name}_y.npy"));
+        let y = predict(b.as_slice(), &x, 2).unwrap();
+        assert_close(&format!("{name} predict"), &y.data, &want.data, 1e-5, 1e-6);
+
+        let config = TrainConfig {
+            batch_size: 4,
+            optimizer: Optimizer::sgd(Sgd {
+                learning_rate: 0.1,
+                momentum: 0.0,
+                nesterov: false,
+            }),
+            loss: Loss::from_keras_name("categorical_crossentropy").unwrap(),
+            trainable: Trainable::All,
+        };
+        let needed = Sequential::<f32>::training_bytes(b.as_slice(), &config).unwrap();
+        let mut arena = ember_cli::blob_file::AlignedBytes::zeroed(needed);
+        let mut m =
+            Sequential::<f32>::for_training(b.as_slice(), arena.as_mut_slice(), config).unwrap();
+        let xs = npy(DIR, &format!("{name}_train_x.npy"));
+        let ys = npy(DIR, &format!("{name}_train_y.npy"));
+        let steps = xs.shape[0];
+        let (xn, yn) = (xs.data.len() / steps, ys.data.len() / steps);
+        let losses: Vec<f32> = (0..steps)
+            .map(|s| {
+                m.train_on_batch(
+                    &xs.data[s * xn..(s + 1) * xn],
+                    &ys.data[s * yn..(s + 1) * yn],
+                )
+                .unwrap()
+            })
+            .collect();
+        let want = npy(DIR, &format!("{name}_train_losses.npy"));
+        assert_close(&format!("{name} losses"), &losses, &want.data, 1e-5, 1e-6);
+        let mut i = 0;
+        for l in 0..m.graph().layers().len() {
+            for p in 0..m.graph().layers()[l].params.len() {
+                let want = npy(DIR, &format!("{name}_train_w{i}.npy"));
+                let got = m.param(l, p).unwrap();
+                assert_close(&format!("{name} w{i}"), got, &want.data, 1e-5, 1e-6);
+                i += 1;
+            }
+        }
+        // dw (kernel, bias), sep (depthwise, pointwise, bias), out (kernel, bias).
+        assert_eq!(i, 7, "{name}");
     }
 }
 
