@@ -5,7 +5,10 @@
 //! block, 72 000 in all counting padded taps).
 //!
 //! `cargo bench -p ember-tests --bench depthwise`. Groups: `depthwise_forward`,
-//! `depthwise_backward` (input gradient and parameter gradients of the same layer).
+//! `depthwise_backward` (input gradient and parameter gradients of the same layer), and
+//! for comparison `separable_forward`/`separable_backward`: a SeparableConv2D(64, 3×3,
+//! same) on the same input, whose backward pass recomputes the intermediate tensor (see
+//! `ember_nn::kernels::optimized::separable`).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -107,9 +110,64 @@ fn bench_type<T: Scalar>(c: &mut Criterion, dtype: &str) {
     bwd.finish();
 }
 
+fn bench_separable<T: Scalar>(c: &mut Criterion, dtype: &str) {
+    let g = ds_cnn();
+    let n = g.input_len().unwrap();
+    let f = 64;
+    let x: Vec<T> = values(5, n, 1.0);
+    let dw: Vec<T> = values(6, 9 * 64, 0.5);
+    let pw: Vec<T> = values(7, 64 * f, 0.2);
+    let b: Vec<T> = values(8, f, 0.5);
+    let dy: Vec<T> = values(9, 125 * f, 1.0);
+    let mut y = vec![T::ZERO; 125 * f];
+    let mut dx = vec![T::ZERO; n];
+    let (mut ddw, mut dpw, mut db) = (
+        vec![T::ZERO; dw.len()],
+        vec![T::ZERO; pw.len()],
+        vec![T::ZERO; f],
+    );
+    let id = format!("3x3 same 25x5x64 -> 64 {dtype}");
+    let mut fwd = c.benchmark_group("separable_forward");
+    fwd.bench_function(BenchmarkId::new(&id, "reference"), |bch| {
+        bch.iter(|| {
+            reference::separable::forward(&g, 1, f, black_box(&x), &dw, &pw, &b, &mut y).unwrap()
+        })
+    });
+    fwd.bench_function(BenchmarkId::new(&id, "optimized"), |bch| {
+        bch.iter(|| {
+            optimized::separable::forward(&g, 1, f, black_box(&x), &dw, &pw, &b, &mut y).unwrap()
+        })
+    });
+    fwd.finish();
+    let mut bwd = c.benchmark_group("separable_backward");
+    bwd.bench_function(BenchmarkId::new(&id, "reference"), |bch| {
+        bch.iter(|| {
+            reference::separable::backward_input(&g, 1, f, black_box(&dy), &dw, &pw, &mut dx)
+                .unwrap();
+            reference::separable::backward_params(
+                &g, 1, f, &x, &dw, &pw, &dy, &mut ddw, &mut dpw, &mut db,
+            )
+            .unwrap();
+        })
+    });
+    bwd.bench_function(BenchmarkId::new(&id, "optimized"), |bch| {
+        bch.iter(|| {
+            optimized::separable::backward_input(&g, 1, f, black_box(&dy), &dw, &pw, &mut dx)
+                .unwrap();
+            optimized::separable::backward_params(
+                &g, 1, f, &x, &dw, &pw, &dy, &mut ddw, &mut dpw, &mut db,
+            )
+            .unwrap();
+        })
+    });
+    bwd.finish();
+}
+
 fn depthwise(c: &mut Criterion) {
     bench_type::<f32>(c, "f32");
     bench_type::<Q16_16>(c, "q16.16");
+    bench_separable::<f32>(c, "f32");
+    bench_separable::<Q16_16>(c, "q16.16");
 }
 
 fn config() -> Criterion {
