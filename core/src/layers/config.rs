@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ActivationLayer, AlphaDropout, BatchNormalization, Context, Conv1D, Conv1DTranspose, Conv2D,
-    Conv2DTranspose, Cropping1D, Cropping2D, Dense, Dropout, Flatten, GaussianDropout,
-    GaussianNoise, Layer, LayerNormalization, LeakyReLU, PReLU, ParamShapes, Permute, ReLU,
-    RepeatVector, Reshape, Softmax, ThresholdedReLU, UpSampling1D, UpSampling2D, ZeroPadding1D,
-    ZeroPadding2D, ELU,
+    Conv2DTranspose, Cropping1D, Cropping2D, Dense, DepthwiseConv1D, DepthwiseConv2D, Dropout,
+    Flatten, GaussianDropout, GaussianNoise, Layer, LayerNormalization, LeakyReLU, PReLU,
+    ParamShapes, Permute, ReLU, RepeatVector, Reshape, SeparableConv1D, SeparableConv2D, Softmax,
+    ThresholdedReLU, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D, ELU,
 };
 use super::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
@@ -58,6 +58,14 @@ pub enum LayerConfig {
     Conv1D(Conv1D),
     /// [`Conv2D`] (variant 17).
     Conv2D(Conv2D),
+    /// [`DepthwiseConv1D`] (variant 18).
+    DepthwiseConv1D(DepthwiseConv1D),
+    /// [`DepthwiseConv2D`] (variant 19).
+    DepthwiseConv2D(DepthwiseConv2D),
+    /// [`SeparableConv1D`] (variant 20).
+    SeparableConv1D(SeparableConv1D),
+    /// [`SeparableConv2D`] (variant 21).
+    SeparableConv2D(SeparableConv2D),
     /// [`Conv1DTranspose`] (variant 22).
     Conv1DTranspose(Conv1DTranspose),
     /// [`Conv2DTranspose`] (variant 23).
@@ -118,6 +126,10 @@ impl LayerConfig {
             LayerConfig::AlphaDropout(_) => AlphaDropout::KERAS_CLASS,
             LayerConfig::Conv1D(_) => Conv1D::KERAS_CLASS,
             LayerConfig::Conv2D(_) => Conv2D::KERAS_CLASS,
+            LayerConfig::DepthwiseConv1D(_) => DepthwiseConv1D::KERAS_CLASS,
+            LayerConfig::DepthwiseConv2D(_) => DepthwiseConv2D::KERAS_CLASS,
+            LayerConfig::SeparableConv1D(_) => SeparableConv1D::KERAS_CLASS,
+            LayerConfig::SeparableConv2D(_) => SeparableConv2D::KERAS_CLASS,
             LayerConfig::Conv1DTranspose(_) => Conv1DTranspose::KERAS_CLASS,
             LayerConfig::Conv2DTranspose(_) => Conv2DTranspose::KERAS_CLASS,
             LayerConfig::ZeroPadding1D(_) => ZeroPadding1D::KERAS_CLASS,
@@ -160,6 +172,10 @@ impl LayerConfig {
             LayerConfig::AlphaDropout(l) => l.output_shape(input),
             LayerConfig::Conv1D(l) => l.output_shape(input),
             LayerConfig::Conv2D(l) => l.output_shape(input),
+            LayerConfig::DepthwiseConv1D(l) => l.output_shape(input),
+            LayerConfig::DepthwiseConv2D(l) => l.output_shape(input),
+            LayerConfig::SeparableConv1D(l) => l.output_shape(input),
+            LayerConfig::SeparableConv2D(l) => l.output_shape(input),
             LayerConfig::Conv1DTranspose(l) => l.output_shape(input),
             LayerConfig::Conv2DTranspose(l) => l.output_shape(input),
             LayerConfig::ZeroPadding1D(l) => l.output_shape(input),
@@ -202,6 +218,10 @@ impl LayerConfig {
             LayerConfig::AlphaDropout(l) => l.param_shapes(input),
             LayerConfig::Conv1D(l) => l.param_shapes(input),
             LayerConfig::Conv2D(l) => l.param_shapes(input),
+            LayerConfig::DepthwiseConv1D(l) => l.param_shapes(input),
+            LayerConfig::DepthwiseConv2D(l) => l.param_shapes(input),
+            LayerConfig::SeparableConv1D(l) => l.param_shapes(input),
+            LayerConfig::SeparableConv2D(l) => l.param_shapes(input),
             LayerConfig::Conv1DTranspose(l) => l.param_shapes(input),
             LayerConfig::Conv2DTranspose(l) => l.param_shapes(input),
             LayerConfig::ZeroPadding1D(l) => l.param_shapes(input),
@@ -244,6 +264,10 @@ impl LayerConfig {
             LayerConfig::AlphaDropout(l) => l.macs(input),
             LayerConfig::Conv1D(l) => l.macs(input),
             LayerConfig::Conv2D(l) => l.macs(input),
+            LayerConfig::DepthwiseConv1D(l) => l.macs(input),
+            LayerConfig::DepthwiseConv2D(l) => l.macs(input),
+            LayerConfig::SeparableConv1D(l) => l.macs(input),
+            LayerConfig::SeparableConv2D(l) => l.macs(input),
             LayerConfig::Conv1DTranspose(l) => l.macs(input),
             LayerConfig::Conv2DTranspose(l) => l.macs(input),
             LayerConfig::ZeroPadding1D(l) => l.macs(input),
@@ -292,6 +316,10 @@ impl LayerConfig {
             LayerConfig::AlphaDropout(l) => l.forward(params, x, y, ctx),
             LayerConfig::Conv1D(l) => l.forward(params, x, y, ctx),
             LayerConfig::Conv2D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::DepthwiseConv1D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::DepthwiseConv2D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::SeparableConv1D(l) => l.forward(params, x, y, ctx),
+            LayerConfig::SeparableConv2D(l) => l.forward(params, x, y, ctx),
             LayerConfig::Conv1DTranspose(l) => l.forward(params, x, y, ctx),
             LayerConfig::Conv2DTranspose(l) => l.forward(params, x, y, ctx),
             LayerConfig::ZeroPadding1D(l) => l.forward(params, x, y, ctx),
@@ -344,6 +372,10 @@ impl LayerConfig {
             LayerConfig::AlphaDropout(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::Conv1D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::Conv2D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::DepthwiseConv1D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::DepthwiseConv2D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::SeparableConv1D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::SeparableConv2D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::Conv1DTranspose(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::Conv2DTranspose(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::ZeroPadding1D(l) => l.backward(params, x, y, dy, dx, dparams, ctx),

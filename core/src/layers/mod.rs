@@ -13,6 +13,7 @@ mod config;
 mod conv;
 mod conv_transpose;
 mod dense;
+mod depthwise;
 mod normalization;
 mod pooling;
 mod regularization;
@@ -26,6 +27,7 @@ pub use config::LayerConfig;
 pub use conv::{Conv1D, Conv2D};
 pub use conv_transpose::{transpose_axis, Conv1DTranspose, Conv2DTranspose};
 pub use dense::Dense;
+pub use depthwise::{DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D};
 pub use normalization::{BatchNormalization, LayerNormalization};
 pub use pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 mod conv;
 mod conv_transpose;
+mod depthwise;
 pub mod fold;
 mod normalization;
 mod options;
@@ -47,11 +48,11 @@ pub enum DTypeChoice {
 /// Layer classes the converter accepts (for error messages).
 pub const SUPPORTED_CLASSES: &str = "Dense, Activation, ReLU, LeakyReLU, ELU, PReLU, Softmax, \
 ThresholdedReLU, Flatten, Reshape, Permute, RepeatVector, Dropout, GaussianNoise, \
-GaussianDropout, AlphaDropout, Conv1D, Conv2D, Conv1DTranspose, Conv2DTranspose, \
-ZeroPadding1D, ZeroPadding2D, Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, \
-MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalMaxPooling1D, \
-GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, BatchNormalization, \
-LayerNormalization";
+GaussianDropout, AlphaDropout, Conv1D, Conv2D, DepthwiseConv1D, DepthwiseConv2D, \
+SeparableConv1D, SeparableConv2D, Conv1DTranspose, Conv2DTranspose, ZeroPadding1D, \
+ZeroPadding2D, Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, MaxPooling1D, \
+MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, \
+GlobalAveragePooling1D, GlobalAveragePooling2D, BatchNormalization, LayerNormalization";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -297,6 +298,10 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
         "UpSampling2D" => LayerConfig::UpSampling2D(resizing::up_sampling2d(l)?),
         "Conv1D" => LayerConfig::Conv1D(conv::conv1d(l)?),
         "Conv2D" => LayerConfig::Conv2D(conv::conv2d(l)?),
+        "DepthwiseConv1D" => LayerConfig::DepthwiseConv1D(depthwise::depthwise_conv1d(l)?),
+        "DepthwiseConv2D" => LayerConfig::DepthwiseConv2D(depthwise::depthwise_conv2d(l)?),
+        "SeparableConv1D" => LayerConfig::SeparableConv1D(depthwise::separable_conv1d(l)?),
+        "SeparableConv2D" => LayerConfig::SeparableConv2D(depthwise::separable_conv2d(l)?),
         _ => {
             return Err(Error::UnsupportedLayer {
                 layer: l.name.clone(),
@@ -362,6 +367,10 @@ const FUSED_ACTIVATION_CLASSES: &[&str] = &[
     "Conv2D",
     "Conv1DTranspose",
     "Conv2DTranspose",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
+    "SeparableConv1D",
+    "SeparableConv2D",
 ];
 
 fn dense(l: &KerasLayer) -> Result<Dense> {

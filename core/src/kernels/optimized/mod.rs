@@ -8,3 +8,5 @@
 
 pub mod conv;
 pub mod dense;
+pub mod depthwise;
+pub mod separable;

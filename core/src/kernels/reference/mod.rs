@@ -4,4 +4,6 @@
 pub mod conv;
 pub mod conv_transpose;
 pub mod dense;
+pub mod depthwise;
 pub mod pooling;
+pub mod separable;
