@@ -436,8 +436,10 @@ fn converter_reads_every_option() {
         let err = conf(&c).unwrap_err().to_string();
         assert!(err.contains(key), "{base} {key}={v}: {err}");
     };
-    let reg = json!({"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01}});
-    let con = json!({"module": "keras.constraints", "class_name": "NonNeg", "config": {}});
+    // Regularizers and constraints Ember lacks (the supported ones are read into the
+    // layer's training attributes: tests/tests/golden_regularizers.rs, conv_attrs below).
+    let reg = json!({"module": "keras.regularizers", "class_name": "OrthogonalRegularizer", "config": {"factor": 0.01}});
+    let con = json!({"module": "my.constraints", "class_name": "Clip", "config": {}});
     for base in ["c2_relu", "c1_valid"] {
         refused(base, "data_format", json!("channels_first"));
         refused(base, "kernel_regularizer", reg.clone());
@@ -645,4 +647,38 @@ fn macs_count_every_window_tap() {
         ..conv2d(8, [3, 3], [1, 1], Padding::Valid, [1, 1])
     });
     assert_eq!(g.macs(Shape::new(&[5, 5, 8]).unwrap()), 3 * 3 * 9 * 2 * 8);
+}
+
+/// Regularizers and constraints on the conv family become the layer's training
+/// attributes, on the right parameter index (their effect on training is tested for
+/// every kind in `golden_regularizers.rs`).
+#[test]
+fn conv_regularizers_and_constraints_are_read() {
+    use ember_cli::convert::layer_attrs;
+    use ember_nn::regularizers::Regularizer;
+    let l2 = json!({"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.02}});
+    let maxnorm = json!({"module": "keras.constraints", "class_name": "MaxNorm",
+        "config": {"max_value": 1.5, "axis": [0, 1, 2]}});
+    let mut c = case_named("c2_relu");
+    c["config"]["kernel_regularizer"] = l2.clone();
+    c["config"]["kernel_constraint"] = maxnorm.clone();
+    c["config"]["activity_regularizer"] = l2.clone();
+    let a = layer_attrs(&keras_layer(&c)).unwrap();
+    assert_eq!(a.regularizers[0], Some(Regularizer::L2 { l2: 0.02 }));
+    assert!(a.constraints[0].is_some());
+    assert_eq!(a.regularizers[1], None);
+    assert_eq!(a.activity_regularizer, Some(Regularizer::L2 { l2: 0.02 }));
+    // SeparableConv2D: depthwise kernel 0, pointwise kernel 1, bias 2.
+    let sep = KerasLayer {
+        name: "sep".into(),
+        class_name: "SeparableConv2D".into(),
+        config: json!({"filters": 4, "kernel_size": [3, 3], "pointwise_regularizer": l2,
+            "bias_constraint": {"class_name": "NonNeg", "config": {}}}),
+        trainable: true,
+        weights: Vec::new(),
+    };
+    let a = layer_attrs(&sep).unwrap();
+    assert_eq!(a.regularizers[1], Some(Regularizer::L2 { l2: 0.02 }));
+    assert!(a.constraints[2].is_some());
+    assert!(a.regularizers[0].is_none() && a.constraints[0].is_none());
 }

@@ -400,8 +400,10 @@ fn converter_refuses_unsupported_options_by_name() {
         let err = layer_config(&keras_layer(&c)).unwrap_err().to_string();
         assert!(err.contains(key), "{n} {key}={v}: {err}");
     };
-    let reg = json!({"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01}});
-    let con = json!({"module": "keras.constraints", "class_name": "NonNeg", "config": {}});
+    // Regularizers and constraints Ember lacks (the supported ones are read into the
+    // layer's training attributes: tests/tests/golden_regularizers.rs, conv_attrs below).
+    let reg = json!({"module": "keras.regularizers", "class_name": "OrthogonalRegularizer", "config": {"factor": 0.01}});
+    let con = json!({"module": "my.constraints", "class_name": "Clip", "config": {}});
     for n in [
         "dw2d_k3_same",
         "dw1d_dm2_same",

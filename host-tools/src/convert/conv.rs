@@ -3,7 +3,8 @@
 //! Every option of Keras 3's `BaseConv` is read: `filters`, `kernel_size`, `strides`,
 //! `padding`, `data_format`, `dilation_rate`, `groups`, `activation`, `use_bias`; the
 //! initializers are accepted whatever they are (they only matter before training
-//! started); regularizers, constraints, LoRA and quantization must be null; the dtype
+//! started); regularizers and constraints are read by [`super::layer_attrs`]; LoRA and
+//! quantization must be null; the dtype
 //! must be float32. Values Keras itself refuses (zero sizes, `filters % groups != 0`,
 //! `strides > 1` with `dilation_rate > 1`) are refused by name as well.
 
@@ -16,16 +17,7 @@ use crate::keras::KerasLayer;
 use crate::Result;
 
 /// Options that must be null (or absent): Ember would otherwise compute something else.
-const NULL_OPTIONS: &[&str] = &[
-    "kernel_regularizer",
-    "bias_regularizer",
-    "activity_regularizer",
-    "kernel_constraint",
-    "bias_constraint",
-    "lora_rank",
-    "lora_alpha",
-    "quantization_config",
-];
+const NULL_OPTIONS: &[&str] = &["lora_rank", "lora_alpha", "quantization_config"];
 
 /// The options shared by both classes, `rank`-tuples as `Vec<u32>` of length `rank`.
 struct Options {

@@ -4,13 +4,13 @@
 //! Every option is read: `filters`, `kernel_size`, `strides`, `padding`,
 //! `output_padding`, `data_format`, `dilation_rate`, `activation` (fused, see
 //! [`super::options::fused_activation`]), `use_bias`; the regularizers and constraints
-//! must be null and the dtype float32. The initializers only matter before training
+//! are read by [`super::layer_attrs`]; the dtype must be float32. The initializers only matter before training
 //! starts and the converter takes the saved weights, so they are accepted as they are.
 
 use ember_nn::layers::{Conv1DTranspose, Conv2DTranspose, Padding};
 use serde_json::Value;
 
-use super::options::{fused_activation, require_float32, require_null, unsupported};
+use super::options::{fused_activation, require_float32, unsupported};
 use crate::keras::KerasLayer;
 use crate::Result;
 
@@ -59,16 +59,6 @@ struct Options<const N: usize> {
 fn options<const N: usize>(l: &KerasLayer) -> Result<Options<N>> {
     let c = &l.config;
     require_float32(l)?;
-    require_null(
-        l,
-        &[
-            "kernel_regularizer",
-            "bias_regularizer",
-            "activity_regularizer",
-            "kernel_constraint",
-            "bias_constraint",
-        ],
-    )?;
     match c.get("data_format") {
         None | Some(Value::Null) => {}
         Some(Value::String(s)) if s == "channels_last" => {}

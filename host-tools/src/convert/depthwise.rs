@@ -3,9 +3,9 @@
 //!
 //! Every option of the Keras 3 config is read: the supported values are accepted,
 //! anything else is refused by name. Initializers are accepted whatever they are (they
-//! only matter before the weights are trained); regularizers, constraints, a
-//! `data_format` other than `channels_last`, a dtype other than float32 and padding other
-//! than `"valid"`/`"same"` are refused.
+//! only matter before the weights are trained); regularizers and constraints are read by
+//! [`super::layer_attrs`]; a `data_format` other than `channels_last`, a dtype other than
+//! float32 and padding other than `"valid"`/`"same"` are refused.
 
 use ember_nn::layers::{
     DepthwiseConv1D, DepthwiseConv2D, Padding, SeparableConv1D, SeparableConv2D,
@@ -13,7 +13,7 @@ use ember_nn::layers::{
 use ember_nn::Activation;
 use serde_json::Value;
 
-use super::options::{fused_activation, require_float32, require_null, unsupported};
+use super::options::{fused_activation, require_float32, unsupported};
 use crate::keras::KerasLayer;
 use crate::Result;
 
@@ -58,20 +58,9 @@ fn tuple(l: &KerasLayer, key: &str, rank: usize, default: Option<u32>) -> Result
     out.ok_or_else(|| unsupported(l, key, v, supported))
 }
 
-fn common(l: &KerasLayer, rank: usize, separable: bool) -> Result<Common> {
+fn common(l: &KerasLayer, rank: usize) -> Result<Common> {
     let c = &l.config;
     require_float32(l)?;
-    let mut nulls = vec![
-        "depthwise_regularizer",
-        "bias_regularizer",
-        "activity_regularizer",
-        "depthwise_constraint",
-        "bias_constraint",
-    ];
-    if separable {
-        nulls.extend(["pointwise_regularizer", "pointwise_constraint"]);
-    }
-    require_null(l, &nulls)?;
     match c.get("data_format") {
         None | Some(Value::Null) => {}
         Some(Value::String(s)) if s == "channels_last" => {}
@@ -116,7 +105,7 @@ fn pair(v: &[u32]) -> [u32; 2] {
 
 /// Keras `DepthwiseConv1D` → [`DepthwiseConv1D`].
 pub(super) fn depthwise_conv1d(l: &KerasLayer) -> Result<DepthwiseConv1D> {
-    let c = common(l, 1, false)?;
+    let c = common(l, 1)?;
     Ok(DepthwiseConv1D {
         kernel_size: c.kernel_size[0],
         strides: c.strides[0],
@@ -130,7 +119,7 @@ pub(super) fn depthwise_conv1d(l: &KerasLayer) -> Result<DepthwiseConv1D> {
 
 /// Keras `DepthwiseConv2D` → [`DepthwiseConv2D`].
 pub(super) fn depthwise_conv2d(l: &KerasLayer) -> Result<DepthwiseConv2D> {
-    let c = common(l, 2, false)?;
+    let c = common(l, 2)?;
     Ok(DepthwiseConv2D {
         kernel_size: pair(&c.kernel_size),
         strides: pair(&c.strides),
@@ -144,7 +133,7 @@ pub(super) fn depthwise_conv2d(l: &KerasLayer) -> Result<DepthwiseConv2D> {
 
 /// Keras `SeparableConv1D` → [`SeparableConv1D`].
 pub(super) fn separable_conv1d(l: &KerasLayer) -> Result<SeparableConv1D> {
-    let c = common(l, 1, true)?;
+    let c = common(l, 1)?;
     Ok(SeparableConv1D {
         filters: filters(l)?,
         kernel_size: c.kernel_size[0],
@@ -159,7 +148,7 @@ pub(super) fn separable_conv1d(l: &KerasLayer) -> Result<SeparableConv1D> {
 
 /// Keras `SeparableConv2D` → [`SeparableConv2D`].
 pub(super) fn separable_conv2d(l: &KerasLayer) -> Result<SeparableConv2D> {
-    let c = common(l, 2, true)?;
+    let c = common(l, 2)?;
     Ok(SeparableConv2D {
         filters: filters(l)?,
         kernel_size: pair(&c.kernel_size),

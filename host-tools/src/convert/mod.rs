@@ -327,6 +327,27 @@ pub fn layer_attrs(l: &KerasLayer) -> Result<LayerAttrs> {
             l,
             &[("kernel", Some(0)), ("bias", flag("use_bias").then_some(1))],
         ),
+        "Conv1D" | "Conv2D" | "Conv1DTranspose" | "Conv2DTranspose" => {
+            training_attrs::training_attrs(
+                l,
+                &[("kernel", Some(0)), ("bias", flag("use_bias").then_some(1))],
+            )
+        }
+        "DepthwiseConv1D" | "DepthwiseConv2D" => training_attrs::training_attrs(
+            l,
+            &[
+                ("depthwise", Some(0)),
+                ("bias", flag("use_bias").then_some(1)),
+            ],
+        ),
+        "SeparableConv1D" | "SeparableConv2D" => training_attrs::training_attrs(
+            l,
+            &[
+                ("depthwise", Some(0)),
+                ("pointwise", Some(1)),
+                ("bias", flag("use_bias").then_some(2)),
+            ],
+        ),
         "PReLU" => training_attrs::training_attrs(l, &[("alpha", Some(0))]),
         "BatchNormalization" | "LayerNormalization" => {
             let (scale, center) = (flag("scale"), flag("center"));
