@@ -80,13 +80,17 @@ impl Split {
         self.outer * self.inner
     }
 
-    /// Flat indices of feature `c`'s elements, in memory order.
-    fn indices(&self, c: usize) -> impl Iterator<Item = usize> {
-        let (f, inner) = (self.features, self.inner);
-        (0..self.outer).flat_map(move |o| {
-            let base = (o * f + c) * inner;
-            base..base + inner
-        })
+    /// Calls `f` with the flat index of each of feature `c`'s elements, in memory order
+    /// (plain nested loops: no iterator adapters in the inner loop).
+    #[inline(always)]
+    fn each(&self, c: usize, mut f: impl FnMut(usize)) {
+        let (features, inner) = (self.features, self.inner);
+        for o in 0..self.outer {
+            let base = (o * features + c) * inner;
+            for i in base..base + inner {
+                f(i);
+            }
+        }
     }
 }
 
@@ -152,15 +156,13 @@ impl BatchNormalization {
     fn moments<T: Scalar>(x: &[T], s: &Split, c: usize) -> (T, T) {
         let n = T::from_usize(s.count());
         let mut acc = T::ZERO.widen();
-        for i in s.indices(c) {
-            acc = T::mac(acc, x[i], T::ONE);
-        }
+        s.each(c, |i| acc = T::mac(acc, x[i], T::ONE));
         let mean = T::narrow(acc).div(n);
         let mut acc = T::ZERO.widen();
-        for i in s.indices(c) {
+        s.each(c, |i| {
             let d = x[i] - mean;
             acc = T::mac(acc, d, d);
-        }
+        });
         (mean, T::narrow(acc).div(n))
     }
 
@@ -231,9 +233,7 @@ impl Layer for BatchNormalization {
             if self.center {
                 res = res + p[1][c];
             }
-            for i in s.indices(c) {
-                y[i] = x[i] * inv + res;
-            }
+            s.each(c, |i| y[i] = x[i] * inv + res);
         }
         Ok(())
     }
@@ -268,10 +268,10 @@ impl Layer for BatchNormalization {
             let inv = self.inv_std(var);
             // Σ dy and Σ dy·x̂, x̂ = (x − mean)·inv.
             let (mut sum_dy, mut sum_dy_xhat) = (T::ZERO.widen(), T::ZERO.widen());
-            for i in s.indices(c) {
+            s.each(c, |i| {
                 sum_dy = T::mac(sum_dy, dy[i], T::ONE);
                 sum_dy_xhat = T::mac(sum_dy_xhat, dy[i], (x[i] - mean) * inv);
-            }
+            });
             let (sum_dy, sum_dy_xhat) = (T::narrow(sum_dy), T::narrow(sum_dy_xhat));
             if let Some(dp) = dparams.as_deref_mut() {
                 let mut at = 0;
@@ -289,14 +289,12 @@ impl Layer for BatchNormalization {
                     // The batch statistics depend on x too:
                     // dx = g · (dy − Σdy/N − x̂ · Σ(dy·x̂)/N).
                     let (mean_dy, mean_dy_xhat) = (sum_dy.div(n), sum_dy_xhat.div(n));
-                    for i in s.indices(c) {
+                    s.each(c, |i| {
                         let xhat = (x[i] - mean) * inv;
                         dx[i] = g * (dy[i] - mean_dy - xhat * mean_dy_xhat);
-                    }
+                    });
                 } else {
-                    for i in s.indices(c) {
-                        dx[i] = g * dy[i];
-                    }
+                    s.each(c, |i| dx[i] = g * dy[i]);
                 }
             }
         }
