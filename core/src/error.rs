@@ -82,6 +82,14 @@ pub enum Error {
     InvalidConfig(&'static str),
     /// A training call on a model that was loaded for inference only.
     NotTraining,
+    /// The blob has a layer whose family this build of `ember-nn` leaves out: enable the
+    /// cargo feature named (see [`crate::layers::LayerConfig::feature`]).
+    LayerNotCompiled {
+        /// Keras class of the layer.
+        class: &'static str,
+        /// The `ember-nn` cargo feature that compiles it.
+        feature: &'static str,
+    },
     /// A batch larger than the batch size the training memory was planned for.
     BatchTooLarge {
         /// Planned batch size.
@@ -143,6 +151,10 @@ impl core::fmt::Display for Error {
                 )
             }
             Error::InvalidShape => write!(f, "invalid shape"),
+            Error::LayerNotCompiled { class, feature } => write!(
+                f,
+                "layer {class} is not compiled in: enable ember-nn's `{feature}` feature"
+            ),
             Error::InvalidConfig(what) => write!(f, "invalid configuration: {what}"),
             Error::NotTraining => write!(f, "model was not loaded for training"),
             Error::BatchTooLarge { max, found } => {

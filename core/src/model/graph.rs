@@ -79,6 +79,12 @@ impl<'a, T: Scalar, const N: usize> Graph<'a, T, N> {
         let mut shape = header.input;
         for desc in descs {
             let desc = desc?;
+            if !desc.config.is_compiled() {
+                return Err(Error::LayerNotCompiled {
+                    class: desc.config.keras_class(),
+                    feature: desc.config.feature().unwrap_or(""),
+                });
+            }
             let output = desc.config.output_shape(shape)?;
             let expected = desc.config.param_shapes(shape)?;
             if expected.len() != desc.params.len() {
