@@ -2,7 +2,7 @@
 //! the binary on the `digits_mlp` fixture (Keras's `ModelCheckpoint` writing blobs).
 
 use std::ffi::OsStr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ember_cli::tensor_file::{read_npy, write_npy, Tensor};
@@ -78,7 +78,7 @@ fn setup(dir: &Scratch) -> (PathBuf, PathBuf) {
     (blob, y)
 }
 
-fn train(blob: &PathBuf, y: &PathBuf, out: &PathBuf, lr: &str, extra: &[&str]) -> Output {
+fn train(blob: &Path, y: &Path, out: &Path, lr: &str, extra: &[&str]) -> Output {
     let x = fixture("x.npy");
     let mut args: Vec<&OsStr> = vec![
         OsStr::new("train"),
