@@ -106,6 +106,9 @@ pub enum Error {
         /// Number of classes (the last axis of `y_pred`).
         classes: usize,
     },
+    /// A checkpoint storage could not save or load (a file or flash write failed); the
+    /// string says what failed. See [`crate::model::callbacks::CheckpointStorage`].
+    Storage(&'static str),
 }
 
 impl core::fmt::Display for Error {
@@ -163,6 +166,7 @@ impl core::fmt::Display for Error {
             Error::LabelOutOfRange { index, classes } => {
                 write!(f, "y_true[{index}] is not a class index in 0..{classes}")
             }
+            Error::Storage(what) => write!(f, "checkpoint storage failed: {what}"),
         }
     }
 }

@@ -9,11 +9,13 @@
 //! - [`summary`]: `ember inspect`.
 //! - [`predict`]: `ember predict`.
 //! - [`train`]: `ember train` (with [`history`] and [`plot`] for its CSV and PNG).
+//! - [`checkpoint`]: `ModelCheckpoint` to blob files (`ember train --checkpoint`).
 //! - [`build_support`]: generate a Rust module with the blob and exact arena sizes for a
 //!   firmware `build.rs`.
 
 pub mod blob_file;
 pub mod build_support;
+pub mod checkpoint;
 pub mod convert;
 pub mod error;
 pub mod history;

@@ -166,6 +166,17 @@ struct TrainArgs {
     /// Keras `EarlyStopping(patience=P)` on val_loss (on loss without validation data).
     #[arg(long, value_name = "PATIENCE")]
     early_stopping: Option<usize>,
+    /// Keras `ModelCheckpoint(filepath=PATH)`: write a blob of the weights at each epoch
+    /// end, to PATH formatted with Keras's fields (`{epoch:02d}`, `{val_loss:.4f}`, ...).
+    #[arg(long, value_name = "PATH")]
+    checkpoint: Option<String>,
+    /// Keras `save_best_only=True` for `--checkpoint`.
+    #[arg(long, requires = "checkpoint")]
+    save_best_only: bool,
+    /// Keras `monitor` for `--checkpoint` (default: val_loss with validation data, loss
+    /// without).
+    #[arg(long, value_name = "KEY", requires = "checkpoint")]
+    monitor: Option<String>,
     /// The trained blob.
     #[arg(short, long)]
     output: PathBuf,
@@ -284,6 +295,9 @@ fn run(cli: Cli) -> Result<()> {
                 trainable,
                 shuffle,
                 early_stopping,
+                checkpoint,
+                save_best_only,
+                monitor,
                 output,
                 history,
                 plot,
@@ -316,6 +330,11 @@ fn run(cli: Cli) -> Result<()> {
                 shuffle,
                 validation_split,
                 early_stopping,
+                checkpoint: checkpoint.map(|filepath| train::CheckpointOptions {
+                    filepath,
+                    save_best_only,
+                    monitor,
+                }),
                 verbose: true,
             };
             let out = train::train(blob.as_slice(), &data, validation.as_ref(), &options)?;

@@ -18,16 +18,17 @@
 
 use std::path::PathBuf;
 
-use ember_nn::blob::{encoded_len, write, Blob, LayerSpec};
+use ember_nn::blob::Blob;
 use ember_nn::metrics::{
     Accuracy, AnyMetric, Auc, BinaryAccuracy, CategoricalAccuracy, MeanAbsoluteError,
     MeanSquaredError, Precision, Recall, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
 };
-use ember_nn::model::callbacks::{Callback, Control, EarlyStopping};
+use ember_nn::model::callbacks::{Callback, Control, EarlyStopping, ModelCheckpoint};
 use ember_nn::model::{fit, FitBuffers, FitOptions, Logs, SliceDataset, MAX_LOG_METRICS};
 use ember_nn::{DType, Loss, Optimizer, Scalar, Sequential, TrainConfig, Trainable, Q16_16};
 
 use crate::blob_file::AlignedBytes;
+use crate::checkpoint::FileStorage;
 use crate::history::HistoryTable;
 use crate::tensor_file::Tensor;
 use crate::{Error, Result};
@@ -70,8 +71,25 @@ pub struct TrainOptions {
     /// `EarlyStopping(monitor, patience=P)`; the monitor is `val_loss` with validation
     /// data, `loss` without.
     pub early_stopping: Option<usize>,
+    /// `ModelCheckpoint(filepath, monitor, save_best_only)` writing blobs
+    /// ([`crate::checkpoint::FileStorage`]).
+    pub checkpoint: Option<CheckpointOptions>,
     /// Draw a progress bar and print one Keras-like line per epoch on stderr.
     pub verbose: bool,
+}
+
+/// `ember train --checkpoint PATH [--save-best-only] [--monitor KEY]`: Keras's
+/// `ModelCheckpoint(filepath=PATH, monitor=KEY, save_best_only=...)` with `save_freq="epoch"`
+/// and `mode="auto"`, writing a blob per save.
+#[derive(Debug, Clone)]
+pub struct CheckpointOptions {
+    /// Keras's `filepath`, with `{epoch:02d}`-style fields ([`crate::checkpoint::format_filepath`]).
+    pub filepath: String,
+    /// Keras's `save_best_only`.
+    pub save_best_only: bool,
+    /// Keras's `monitor`; `None`: `val_loss` with validation data, `loss` without (as
+    /// for `--early-stopping`).
+    pub monitor: Option<String>,
 }
 
 /// What [`train`] produces.
@@ -98,46 +116,7 @@ pub fn train(
     }
 }
 
-/// A blob with `model`'s graph and its current parameters ([`Sequential::param`]: the
-/// trained copies of the layers that train, the blob's otherwise). Keras:
-/// `model.save(...)` after `fit`. Reloading it predicts exactly as `model` does.
-pub fn trained_blob<T: Scalar, const N: usize>(
-    model: &Sequential<'_, T, N>,
-) -> Result<AlignedBytes> {
-    let graph = model.graph();
-    let params: Vec<Vec<&[T]>> = graph
-        .layers()
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            (0..l.params.len())
-                .map(|j| model.param(i, j).ok_or(ember_nn::Error::NotTraining))
-                .collect::<core::result::Result<Vec<_>, _>>()
-        })
-        .collect::<core::result::Result<_, _>>()?;
-    let specs: Vec<LayerSpec<'_, T>> = graph
-        .layers()
-        .iter()
-        .zip(params.iter())
-        .map(|(l, p)| LayerSpec {
-            name: l.name,
-            trainable: l.trainable,
-            config: l.config,
-            params: p,
-            attrs: l.attrs,
-        })
-        .collect();
-    let len = encoded_len(graph.name(), graph.input_shape(), &specs)?;
-    let mut out = AlignedBytes::zeroed(len);
-    let written = write(
-        graph.name(),
-        graph.input_shape(),
-        &specs,
-        out.as_mut_slice(),
-    )?;
-    debug_assert_eq!(written, len);
-    Ok(out)
-}
+pub use crate::checkpoint::trained_blob;
 
 /// The metric a Keras `metrics=[...]` word names. `y_shape` is the shape of `y` with its
 /// batch axis, `out_dims` the model's output shape without it. Keras:
@@ -369,40 +348,71 @@ fn train_as<T: Scalar>(
         options.metrics.clone(),
         options.verbose,
     );
-    match options.early_stopping {
-        Some(patience) => {
-            let monitor = if val_set.is_some() {
-                "val_loss"
-            } else {
-                "loss"
+    let default_monitor = if val_set.is_some() {
+        "val_loss"
+    } else {
+        "loss"
+    };
+    let stop = options
+        .early_stopping
+        .map(|patience| EarlyStopping::<T>::new(default_monitor).patience(patience));
+    let checkpoint = match &options.checkpoint {
+        Some(c) => {
+            // `ModelCheckpoint` wants a `&'static str` key (no heap in the core): leak the
+            // one string of this run.
+            let monitor: &'static str = match &c.monitor {
+                Some(m) => Box::leak(m.clone().into_boxed_str()),
+                None => default_monitor,
             };
-            let stop = EarlyStopping::<T>::new(monitor).patience(patience);
-            let mut callbacks = (&mut progress, stop);
-            fit(
-                &mut model,
-                &train_set,
-                val_set.as_ref(),
-                &fit_options,
-                &mut metrics,
-                &mut callbacks,
-                buffers,
-            )?;
-            let stopped = callbacks.1.stopped_epoch();
-            if options.verbose && stopped > 0 {
-                // Keras's `EarlyStopping(verbose=1)` message.
-                eprintln!("Epoch {}: early stopping", stopped + 1);
-            }
+            Some(
+                ModelCheckpoint::new(FileStorage::new(&c.filepath)?)
+                    .monitor(monitor)
+                    .save_best_only(c.save_best_only),
+            )
         }
-        None => {
-            fit(
-                &mut model,
-                &train_set,
-                val_set.as_ref(),
-                &fit_options,
-                &mut metrics,
-                &mut progress,
-                buffers,
-            )?;
+        None => None,
+    };
+    let mut callbacks = (&mut progress, (stop, checkpoint));
+    let result = fit(
+        &mut model,
+        &train_set,
+        val_set.as_ref(),
+        &fit_options,
+        &mut metrics,
+        &mut callbacks,
+        buffers,
+    );
+    let (_, (stop, checkpoint)) = callbacks;
+    if let Err(e) = result {
+        // A failed checkpoint save: report the file error itself.
+        let detail = checkpoint
+            .and_then(|mut c| c.storage_mut().take_error())
+            .filter(|_| matches!(e, ember_nn::Error::Storage(_)));
+        return Err(detail.unwrap_or(Error::Core(e)));
+    }
+    if let Some(stop) = stop {
+        let stopped = stop.stopped_epoch();
+        if options.verbose && stopped > 0 {
+            // Keras's `EarlyStopping(verbose=1)` message.
+            eprintln!("Epoch {}: early stopping", stopped + 1);
+        }
+    }
+    if let (true, Some(c)) = (options.verbose, &checkpoint) {
+        if c.monitor_missing() > 0 {
+            // Keras's warning, once per run instead of once per epoch.
+            eprintln!(
+                "warning: can save best model only with {} available ({} epochs saved \
+                 without it)",
+                options
+                    .checkpoint
+                    .as_ref()
+                    .and_then(|o| o.monitor.as_deref())
+                    .unwrap_or(default_monitor),
+                c.monitor_missing()
+            );
+        }
+        for path in c.storage().saved() {
+            eprintln!("checkpoint {}", path.display());
         }
     }
     let history = progress.into_history();

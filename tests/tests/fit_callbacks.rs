@@ -82,7 +82,9 @@ fn early_stopping_decides_as_keras() {
 fn early_stopping_restores_best_weights() {
     let cfg = config("SGD", 0.1, 0.0, "mse");
     with_model(cfg, |m| {
-        let n = m.trainable_params().len();
+        // A snapshot: trainable parameters then layer state (none in this model).
+        let n = m.snapshot_len();
+        assert_eq!(n, m.trainable_params().len());
         let mut best = vec![0.0f32; n];
         let mut es = EarlyStopping::new("val_loss")
             .patience(2)

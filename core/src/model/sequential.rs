@@ -439,6 +439,60 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
         Ok(())
     }
 
+    /// The non-trainable state of the layers that train (BatchNormalization's moving mean
+    /// and variance), concatenated in layer order and, within a layer, in Keras weight
+    /// order; empty for an inference model or a model without such state. Keras: the
+    /// non-trainable part of `model.get_weights()` that training changes.
+    pub fn layer_state(&self) -> &[T] {
+        self.training.as_ref().map_or(&[], |t| &*t.layer_state)
+    }
+
+    /// Elements of a weight snapshot ([`Sequential::write_snapshot`]):
+    /// `trainable_params().len() + layer_state().len()`.
+    pub fn snapshot_len(&self) -> usize {
+        self.trainable_params().len() + self.layer_state().len()
+    }
+
+    /// Copies every weight that training changes into `dst` (exactly
+    /// [`Sequential::snapshot_len`] elements): [`Sequential::trainable_params`] followed by
+    /// [`Sequential::layer_state`]. With the blob, whose other weights training never
+    /// changes, this is everything needed to restore the model (Keras:
+    /// `model.get_weights()`). [`Error::ShapeMismatch`] on a wrong length.
+    pub fn write_snapshot(&self, dst: &mut [T]) -> Result<()> {
+        let (params, state) = (self.trainable_params(), self.layer_state());
+        if dst.len() != params.len() + state.len() {
+            return Err(Error::ShapeMismatch {
+                expected: params.len() + state.len(),
+                found: dst.len(),
+            });
+        }
+        let (a, b) = dst.split_at_mut(params.len());
+        a.copy_from_slice(params);
+        b.copy_from_slice(state);
+        Ok(())
+    }
+
+    /// Restores a snapshot written by [`Sequential::write_snapshot`] (Keras:
+    /// `model.set_weights(...)`): trainable parameters and layer state; optimizer state and
+    /// iterations are kept, as Keras keeps them. [`Error::NotTraining`] for an inference
+    /// model, [`Error::ShapeMismatch`] on a wrong length (nothing is changed then).
+    pub fn restore_snapshot(&mut self, src: &[T]) -> Result<()> {
+        let Some(t) = self.training.as_mut() else {
+            return Err(Error::NotTraining);
+        };
+        let expected = t.params.len() + t.layer_state.len();
+        if src.len() != expected {
+            return Err(Error::ShapeMismatch {
+                expected,
+                found: src.len(),
+            });
+        }
+        let (a, b) = src.split_at(t.params.len());
+        t.params.copy_from_slice(a);
+        t.layer_state.copy_from_slice(b);
+        Ok(())
+    }
+
     /// The learning rate of the next update (Keras: `float(model.optimizer.learning_rate)`),
     /// `None` for an inference model.
     pub fn learning_rate(&self) -> Option<f32> {

@@ -3,7 +3,7 @@
 use super::monitor::{is_improvement, Mode};
 use super::{Callback, Control};
 use crate::model::{Logs, Sequential};
-use crate::{Error, Result, Scalar};
+use crate::{Result, Scalar};
 
 /// Stops training when a monitored quantity has stopped improving. Keras:
 /// `keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=0, patience=0,
@@ -17,14 +17,16 @@ use crate::{Error, Result, Scalar};
 ///     best = current; save weights;  if no baseline or current beats it: wait = 0
 /// elif wait >= patience and epoch > 0: stop
 /// ```
-/// With [`EarlyStopping::restore_best_weights`] the trainable weights of the best epoch
-/// are copied into a caller-provided buffer (as long as
-/// [`Sequential::trainable_params`]) and put back at the end of training, whether or not
+/// With [`EarlyStopping::restore_best_weights`] the weights of the best epoch — a
+/// [`Sequential::write_snapshot`]: the trainable parameters *and* the layer state
+/// (BatchNormalization's moving statistics), as Keras's `model.get_weights()` holds
+/// both — are copied into a caller-provided buffer (as long as
+/// [`Sequential::snapshot_len`]) and put back at the end of training, whether or not
 /// training stopped early — as Keras's `on_train_end` does.
 ///
 /// ```
 /// use ember_nn::model::callbacks::{EarlyStopping, Mode};
-/// let mut best = [0.0f32; 64]; // Σ trainable parameters of the model
+/// let mut best = [0.0f32; 64]; // Sequential::snapshot_len() of the model
 /// let es = EarlyStopping::new("val_loss")
 ///     .patience(3)
 ///     .min_delta(1e-3)
@@ -100,8 +102,8 @@ impl<'b, T: Scalar> EarlyStopping<'b, T> {
     }
 
     /// Keras's `restore_best_weights=True`, keeping the best weights in `buffer` (exactly
-    /// as long as [`Sequential::trainable_params`], else `fit` fails with
-    /// [`Error::ShapeMismatch`] at the first save).
+    /// [`Sequential::snapshot_len`] elements: trainable parameters then layer state, else
+    /// `fit` fails with [`crate::Error::ShapeMismatch`] at the first save).
     pub fn restore_best_weights(self, buffer: &'b mut [T]) -> Self {
         EarlyStopping {
             best_weights: Some(buffer),
@@ -131,14 +133,7 @@ impl<'b, T: Scalar> EarlyStopping<'b, T> {
 
     fn save<const N: usize>(&mut self, model: &Sequential<'_, T, N>) -> Result<()> {
         if let Some(buf) = self.best_weights.as_deref_mut() {
-            let src = model.trainable_params();
-            if buf.len() != src.len() {
-                return Err(Error::ShapeMismatch {
-                    expected: src.len(),
-                    found: buf.len(),
-                });
-            }
-            buf.copy_from_slice(src);
+            model.write_snapshot(buf)?;
             self.have_best_weights = true;
         }
         Ok(())
@@ -199,7 +194,7 @@ impl<T: Scalar> Callback<T> for EarlyStopping<'_, T> {
     ) -> Result<()> {
         if self.have_best_weights {
             if let Some(buf) = self.best_weights.as_deref() {
-                model.set_trainable_params(buf)?;
+                model.restore_snapshot(buf)?;
             }
         }
         Ok(())

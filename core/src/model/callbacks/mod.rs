@@ -4,22 +4,26 @@
 //! a hook asks to stop with [`Control::Stop`] (Keras: `self.model.stop_training = True`),
 //! which `fit` honours where Keras checks `stop_training`: after each batch and after
 //! each epoch. Several callbacks are a pair (`(a, b)`, nested for more: `(a, (b, c))`) or a
-//! `&mut` to one; `()` is no callback. There are no trait objects.
+//! `&mut` to one; `()` is no callback and an `Option` one that may be absent. There are no trait objects.
 //!
 //! Built-ins: [`History`], [`EarlyStopping`], [`TerminateOnNaN`], [`ReduceLROnPlateau`],
-//! [`LearningRateScheduler`]. `ModelCheckpoint` is not provided yet (it needs a storage
-//! abstraction for the weights).
+//! [`LearningRateScheduler`], [`ModelCheckpoint`] (saving to a [`CheckpointStorage`], such
+//! as [`MemoryStorage`]).
 
+mod checkpoint_storage;
 mod early_stopping;
 mod history;
 mod lr_scheduler;
+mod model_checkpoint;
 mod monitor;
 mod reduce_lr;
 mod terminate_on_nan;
 
+pub use checkpoint_storage::{CheckpointInfo, CheckpointStorage, MemoryStorage};
 pub use early_stopping::EarlyStopping;
 pub use history::History;
 pub use lr_scheduler::LearningRateScheduler;
+pub use model_checkpoint::{ModelCheckpoint, SaveFreq};
 pub use monitor::Mode;
 pub use reduce_lr::ReduceLROnPlateau;
 pub use terminate_on_nan::TerminateOnNaN;
@@ -163,6 +167,73 @@ impl<T: Scalar, C: Callback<T>> Callback<T> for &mut C {
         logs: &Logs,
     ) -> Result<Control> {
         (**self).on_train_batch_end(model, batch, logs)
+    }
+}
+
+/// A callback that may be absent (`None` does nothing), for callbacks chosen at run time.
+impl<T: Scalar, C: Callback<T>> Callback<T> for Option<C> {
+    fn on_train_begin<const N: usize>(&mut self, model: &mut Sequential<'_, T, N>) -> Result<()> {
+        match self {
+            Some(c) => c.on_train_begin(model),
+            None => Ok(()),
+        }
+    }
+
+    fn on_train_end<const N: usize>(
+        &mut self,
+        model: &mut Sequential<'_, T, N>,
+        logs: Option<&Logs>,
+    ) -> Result<()> {
+        match self {
+            Some(c) => c.on_train_end(model, logs),
+            None => Ok(()),
+        }
+    }
+
+    fn on_epoch_begin<const N: usize>(
+        &mut self,
+        model: &mut Sequential<'_, T, N>,
+        epoch: usize,
+    ) -> Result<Control> {
+        match self {
+            Some(c) => c.on_epoch_begin(model, epoch),
+            None => Ok(Control::Continue),
+        }
+    }
+
+    fn on_epoch_end<const N: usize>(
+        &mut self,
+        model: &mut Sequential<'_, T, N>,
+        epoch: usize,
+        logs: &mut Logs,
+    ) -> Result<Control> {
+        match self {
+            Some(c) => c.on_epoch_end(model, epoch, logs),
+            None => Ok(Control::Continue),
+        }
+    }
+
+    fn on_train_batch_begin<const N: usize>(
+        &mut self,
+        model: &mut Sequential<'_, T, N>,
+        batch: usize,
+    ) -> Result<Control> {
+        match self {
+            Some(c) => c.on_train_batch_begin(model, batch),
+            None => Ok(Control::Continue),
+        }
+    }
+
+    fn on_train_batch_end<const N: usize>(
+        &mut self,
+        model: &mut Sequential<'_, T, N>,
+        batch: usize,
+        logs: &Logs,
+    ) -> Result<Control> {
+        match self {
+            Some(c) => c.on_train_batch_end(model, batch, logs),
+            None => Ok(Control::Continue),
+        }
     }
 }
 
