@@ -128,7 +128,11 @@ fn three_sgd_momentum_steps_match_keras() {
                 let got = m.param(k, i).unwrap();
                 let want = npy(DIR, &format!("{name}_w{w}.npy")).data;
                 if biases.contains(&w) {
-                    assert_eq!(m.memory_plan().trained_tensors(k), TensorMask::only(i), "{what}");
+                    assert_eq!(
+                        m.memory_plan().trained_tensors(k),
+                        TensorMask::only(i),
+                        "{what}"
+                    );
                     // Biases that feed a BatchNormalization in training mode have a true
                     // gradient of 0 (the normalization cancels them): their tiny updates
                     // are rounding noise in both, hence the absolute floor.
@@ -223,8 +227,7 @@ fn bias_only_arena_is_exact_and_smallest() {
     let needed = Sequential::<f32>::training_bytes(blob, &cfg(Trainable::BiasOnly)).unwrap();
     assert_eq!(needed, want);
     let mut arena = AlignedBytes::zeroed(needed);
-    Sequential::<f32>::for_training(blob, arena.as_mut_slice(), cfg(Trainable::BiasOnly))
-        .unwrap();
+    Sequential::<f32>::for_training(blob, arena.as_mut_slice(), cfg(Trainable::BiasOnly)).unwrap();
     let err = Sequential::<f32>::for_training(
         blob,
         &mut arena.as_mut_slice()[..needed - 16],
@@ -293,7 +296,8 @@ fn fixed_point_bias_only_training_agrees_with_f32() {
     let (xn, yn) = (x.len() / 3, y.len() / 3);
     let bf = case_blob("mlp", DTypeChoice::F32);
     let bq = case_blob("mlp", DTypeChoice::Fixed);
-    let mut af = AlignedBytes::zeroed(Sequential::<f32>::training_bytes(bf.as_slice(), &cfg).unwrap());
+    let mut af =
+        AlignedBytes::zeroed(Sequential::<f32>::training_bytes(bf.as_slice(), &cfg).unwrap());
     let mut aq =
         AlignedBytes::zeroed(Sequential::<Q16_16>::training_bytes(bq.as_slice(), &cfg).unwrap());
     let mut mf = Sequential::<f32>::for_training(bf.as_slice(), af.as_mut_slice(), cfg).unwrap();
@@ -411,7 +415,11 @@ fn check_masks<L: Layer>(layer: L, input: &[usize], batch: usize) {
     assert_eq!(dx, dx_full, "{cfg_name}");
     let offset = |i: usize| lens[..i].iter().sum::<usize>();
     let (db, dx_b) = run(TensorMask::only(bias));
-    assert_eq!(db, full[offset(bias)..offset(bias) + lens[bias]], "{cfg_name}: bias alone");
+    assert_eq!(
+        db,
+        full[offset(bias)..offset(bias) + lens[bias]],
+        "{cfg_name}: bias alone"
+    );
     assert_eq!(dx_b, dx_full, "{cfg_name}: dx with the bias alone");
     let kernels = all.without(bias);
     if !kernels.is_empty() {
@@ -442,7 +450,10 @@ fn check_masks<L: Layer>(layer: L, input: &[usize], batch: usize) {
             &ctx,
         )
         .unwrap_err();
-    assert!(matches!(err, Error::ShapeMismatch { .. }), "{cfg_name}: {err:?}");
+    assert!(
+        matches!(err, Error::ShapeMismatch { .. }),
+        "{cfg_name}: {err:?}"
+    );
     // A tensor the layer does not have.
     let mut dy = c.clone();
     let err = layer
@@ -457,7 +468,10 @@ fn check_masks<L: Layer>(layer: L, input: &[usize], batch: usize) {
             &ctx,
         )
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidConfig(_)), "{cfg_name}: {err:?}");
+    assert!(
+        matches!(err, Error::InvalidConfig(_)),
+        "{cfg_name}: {err:?}"
+    );
 }
 
 #[test]
@@ -574,9 +588,7 @@ fn partial_masks_are_refused_where_unsupported() {
         .unwrap_err();
     assert!(matches!(err, Error::InvalidConfig(_)), "{err:?}");
     // A layer without a bias: the trait's default takes all or nothing.
-    let prelu = LayerConfig::PReLU(ember_nn::layers::PReLU {
-        shared_axes: 0,
-    });
+    let prelu = LayerConfig::PReLU(ember_nn::layers::PReLU { shared_axes: 0 });
     assert_eq!(prelu.bias_tensor(), None);
     let alpha = [0.1f32; 2];
     let x = [-1.0f32, 2.0];
