@@ -84,6 +84,15 @@ fn worst_rel(actual: &[f32], expected: &[f32], floor: f32) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// Largest `|a − e|`.
+fn worst_abs(actual: &[f32], expected: &[f32]) -> f32 {
+    actual
+        .iter()
+        .zip(expected)
+        .map(|(a, e)| (a - e).abs())
+        .fold(0.0, f32::max)
+}
+
 #[test]
 fn three_sgd_momentum_steps_match_keras() {
     let mut worst_loss = 0.0f32;
@@ -111,6 +120,7 @@ fn three_sgd_momentum_steps_match_keras() {
         let case_loss = worst_rel(&losses, &want_losses, 1e-30);
         worst_loss = worst_loss.max(case_loss);
         let mut case_weight = 0.0f32;
+        let mut case_abs = 0.0f32;
 
         let biases: Vec<usize> = case["bias_weights"]
             .as_array()
@@ -138,6 +148,7 @@ fn three_sgd_momentum_steps_match_keras() {
                     // are rounding noise in both, hence the absolute floor.
                     assert_close(&what, got, &want, 1e-5, 1e-7);
                     case_weight = case_weight.max(worst_rel(got, &want, 1e-2));
+                    case_abs = case_abs.max(worst_abs(got, &want));
                 } else if i < n_train {
                     // Frozen: bit for bit, and still the blob's (flash) memory.
                     assert_eq!(got, &want[..], "{what} unchanged");
@@ -147,12 +158,13 @@ fn three_sgd_momentum_steps_match_keras() {
                     // Moving statistics: updated in training mode, as in Keras.
                     assert_close(&what, got, &want, 1e-5, 1e-7);
                     case_weight = case_weight.max(worst_rel(got, &want, 1e-2));
+                    case_abs = case_abs.max(worst_abs(got, &want));
                 }
                 w += 1;
             }
         }
         assert_eq!(w, paths.len(), "{name}: every Keras weight checked");
-        println!("{name}: worst loss rel error {case_loss:e}, worst weight rel error {case_weight:e} (|w| floored at 1e-2)");
+        println!("{name}: worst loss rel error {case_loss:e}, worst weight rel error {case_weight:e} (|w| floored at 1e-2), worst weight abs error {case_abs:e}");
         worst_weight = worst_weight.max(case_weight);
     }
     println!("bias-only vs Keras: worst loss rel error {worst_loss:e}, worst weight rel error {worst_weight:e}");
