@@ -38,12 +38,13 @@ pub enum Trainable {
 }
 
 impl Trainable {
-    /// Whether layer `index` of `count` trains, given its saved flag.
+    /// Whether layer `index` of `count` is included (Keras's `layer.trainable`), given its
+    /// saved flag. [`Trainable::BiasOnly`] includes every layer, whatever its saved flag.
     pub fn includes(self, index: usize, count: usize, saved: bool) -> bool {
         match self {
             Trainable::AsSaved => saved,
             Trainable::All => true,
-            Trainable::LastK(k) => index + k >= count,
+            Trainable::LastK(k) => index.saturating_add(k) >= count,
             Trainable::Mask(m) => index < 64 && (m >> index) & 1 == 1,
             Trainable::BiasOnly => true,
         }
