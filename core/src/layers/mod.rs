@@ -151,7 +151,7 @@ pub trait Layer {
     ///
     /// The default supports `wanted` = every trainable tensor (it calls
     /// [`Layer::backward`]) and the empty set (`dparams` must then be `None` or empty);
-    /// any other set is [`Error::InvalidConfig`]. Layers with a bias
+    /// any other set is [`crate::Error::InvalidConfig`]. Layers with a bias
     /// ([`Layer::bias_tensor`]) also support the bias alone, and every trainable tensor
     /// but the bias.
     #[allow(clippy::too_many_arguments)] // Layer::backward's arguments plus the mask
