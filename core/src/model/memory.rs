@@ -27,9 +27,9 @@ use crate::{Error, Result, Scalar};
 /// copied, get gradients and optimizer slots; the others (e.g. the kernels under
 /// [`crate::Trainable::BiasOnly`]) are read in place from the blob. Each region is
 /// rounded up to 16 bytes. So, with `s = size_of::<T>()`, `P` the trained elements, `S`
-/// the state elements, `A` the elements of every layer output for one sample, `W` the
-/// widest layer output, `B` the batch and `⌈·⌉` rounding up to 16 bytes, training needs
-/// `2·⌈P·s⌉ + ⌈slots·P·s⌉ + ⌈S·s⌉ + Σ_layers ⌈B·out·s⌉ + 2·⌈B·W·s⌉` bytes.
+/// the state elements, `out_k` the elements of layer `k`'s output for one sample, `W`
+/// the widest of them, `B` the batch and `⌈·⌉` rounding up to 16 bytes, training needs
+/// `2·⌈P·s⌉ + ⌈slots·P·s⌉ + ⌈S·s⌉ + Σ_k ⌈B·out_k·s⌉ + 2·⌈B·W·s⌉` bytes.
 ///
 /// In inference the first layer reads the caller's input and the last layer writes the
 /// caller's output directly, so a one-layer model needs 0 bytes.
