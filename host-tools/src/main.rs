@@ -34,7 +34,8 @@ struct MemoryArgs {
     /// rmsprop-momentum, rmsprop-centered, rmsprop-centered-momentum, adamax, nadam.
     #[arg(long, default_value = "adam", value_parser = parse_optimizer)]
     optimizer: Optimizer,
-    /// Which layers train: saved (Keras flags), all, last-K.
+    /// Which layers train: saved (Keras flags), all, last-K, bias-only (every layer's
+    /// bias / beta alone; kernels stay frozen in the blob).
     #[arg(long, default_value = "saved", value_parser = parse_trainable)]
     trainable: Trainable,
 }
@@ -157,7 +158,8 @@ struct TrainArgs {
     /// categorical_accuracy, ...
     #[arg(long, value_delimiter = ',')]
     metrics: Vec<String>,
-    /// Which layers train: saved (Keras flags), all, last-K.
+    /// Which layers train: saved (Keras flags), all, last-K, bias-only (every layer's
+    /// bias / beta alone; kernels stay frozen in the blob).
     #[arg(long, default_value = "saved", value_parser = parse_trainable)]
     trainable: Trainable,
     /// Shuffle the samples every epoch with this seed (default: Keras `shuffle=False`).

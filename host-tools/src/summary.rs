@@ -25,6 +25,12 @@ pub struct LayerRow {
     pub macs: usize,
     /// Whether the layer trains under the given training configuration.
     pub trains: bool,
+    /// Parameter elements of the layer's trainable tensors (all but state such as moving
+    /// statistics).
+    pub trainable_params: usize,
+    /// Of those, the elements that train under the given training configuration (only
+    /// the bias under `--trainable bias-only`).
+    pub trained_params: usize,
     /// Regularizers and constraints, Keras-style (`"param 0: L2(l2=0.01)"`,
     /// `"activity: L1(l1=0.01)"`); empty when the layer has none.
     pub training_attrs: Vec<String>,
@@ -80,7 +86,6 @@ fn with_batch(dims: &[u32]) -> Vec<Option<usize>> {
 
 fn summarize_as<T: Scalar>(blob: &[u8], batch: usize, train: &TrainConfig) -> Result<Summary> {
     let graph = Graph::<T>::parse(blob)?;
-    let n = graph.layers().len();
     let training = MemoryPlan::training(&graph, train)?;
     let layers: Vec<LayerRow> = graph
         .layers()
@@ -92,7 +97,9 @@ fn summarize_as<T: Scalar>(blob: &[u8], batch: usize, train: &TrainConfig) -> Re
             output_shape: with_batch(l.output.dims()),
             params: l.param_count(),
             macs: l.config.macs(l.input),
-            trains: l.trainable_param_count() > 0 && train.trainable.includes(k, n, l.trainable),
+            trains: !training.trained_tensors(k).is_empty(),
+            trainable_params: l.trainable_param_count(),
+            trained_params: l.param_count_of(training.trained_tensors(k)),
             training_attrs: describe_attrs(&l.attrs),
         })
         .collect();
@@ -211,7 +218,13 @@ pub fn render(s: &Summary) -> String {
     ));
     out.push_str(&format!("{rule}\n"));
     for l in &s.layers {
-        let mark = if l.trains { "" } else { " (frozen)" };
+        let mark = if !l.trains {
+            " (frozen)".to_string()
+        } else if l.trained_params < l.trainable_params {
+            format!(" (trains {})", l.trained_params)
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
             "{:<30} {:<22} {:>10} {:>12}\n",
             format!("{} ({}){}", l.name, l.class, mark),

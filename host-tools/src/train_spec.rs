@@ -179,16 +179,20 @@ fn describe_schedule(s: &LearningRateSchedule) -> String {
     }
 }
 
-/// Parses which layers train: `saved` (Keras's flags), `all`, or `last-K`.
+/// Parses which layers train: `saved` (Keras's flags), `all`, `last-K`, or `bias-only`
+/// (every layer's bias alone: [`Trainable::BiasOnly`]).
 pub fn parse_trainable(s: &str) -> Result<Trainable, String> {
     match s {
         "saved" => Ok(Trainable::AsSaved),
         "all" => Ok(Trainable::All),
+        "bias-only" => Ok(Trainable::BiasOnly),
         _ => s
             .strip_prefix("last-")
             .and_then(|k| k.parse().ok())
             .map(Trainable::LastK)
-            .ok_or_else(|| format!("unknown trainable set `{s}` (use saved, all, last-K)")),
+            .ok_or_else(|| {
+                format!("unknown trainable set `{s}` (use saved, all, last-K, bias-only)")
+            }),
     }
 }
 
@@ -199,6 +203,7 @@ mod tests {
     #[test]
     fn parses_words() {
         assert_eq!(parse_trainable("last-2"), Ok(Trainable::LastK(2)));
+        assert_eq!(parse_trainable("bias-only"), Ok(Trainable::BiasOnly));
         assert!(parse_trainable("last-x").is_err());
         let slots = |w: &str| parse_optimizer(w).unwrap().slots();
         assert_eq!(slots("sgd"), 0);

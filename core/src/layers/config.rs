@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{backward_masked_default, TensorMask};
 use super::{
     ActivationLayer, AlphaDropout, BatchNormalization, Context, Conv1D, Conv1DTranspose, Conv2D,
     Conv2DTranspose, Cropping1D, Cropping2D, Dense, DepthwiseConv1D, DepthwiseConv2D, Dropout,
@@ -450,6 +451,85 @@ impl LayerConfig {
             LayerConfig::LayerNormalization(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             #[allow(unreachable_patterns)] // every family compiled in
             other => Err(other.not_compiled()),
+        }
+    }
+
+    /// See [`Layer::backward_masked`]. Layers without a bias use the trait's default
+    /// (every trainable tensor, or none).
+    #[allow(clippy::too_many_arguments)] // mirrors Layer::backward_masked
+    pub fn backward_masked<T: Scalar>(
+        &self,
+        params: &[&[T]],
+        x: TensorView<'_, T>,
+        y: TensorView<'_, T>,
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+        dparams: Option<&mut [T]>,
+        wanted: TensorMask,
+        ctx: &Context,
+    ) -> Result<()> {
+        match self {
+            LayerConfig::Dense(l) => l.backward_masked(params, x, y, dy, dx, dparams, wanted, ctx),
+            #[cfg(feature = "conv")]
+            LayerConfig::Conv1D(l) => l.backward_masked(params, x, y, dy, dx, dparams, wanted, ctx),
+            #[cfg(feature = "conv")]
+            LayerConfig::Conv2D(l) => l.backward_masked(params, x, y, dy, dx, dparams, wanted, ctx),
+            #[cfg(feature = "conv")]
+            LayerConfig::DepthwiseConv1D(l) => {
+                l.backward_masked(params, x, y, dy, dx, dparams, wanted, ctx)
+            }
+            #[cfg(feature = "conv")]
+            LayerConfig::DepthwiseConv2D(l) => {
+                l.backward_masked(params, x, y, dy, dx, dparams, wanted, ctx)
+            }
+            #[cfg(feature = "conv")]
+            LayerConfig::SeparableConv1D(l) => {
+                l.backward_masked(params, x, y, dy, dx, dparams, wanted, ctx)
+            }
+            #[cfg(feature = "conv")]
+            LayerConfig::SeparableConv2D(l) => {
+                l.backward_masked(params, x, y, dy, dx, dparams, wanted, ctx)
+            }
+            #[cfg(feature = "conv")]
+            LayerConfig::Conv1DTranspose(l) => {
+                l.backward_masked(params, x, y, dy, dx, dparams, wanted, ctx)
+            }
+            #[cfg(feature = "conv")]
+            LayerConfig::Conv2DTranspose(l) => {
+                l.backward_masked(params, x, y, dy, dx, dparams, wanted, ctx)
+            }
+            #[cfg(feature = "normalization")]
+            LayerConfig::BatchNormalization(l) => {
+                l.backward_masked(params, x, y, dy, dx, dparams, wanted, ctx)
+            }
+            #[cfg(feature = "normalization")]
+            LayerConfig::LayerNormalization(l) => {
+                l.backward_masked(params, x, y, dy, dx, dparams, wanted, ctx)
+            }
+            _ => backward_masked_default(
+                |dp| self.backward(params, x, y, dy, dx, dp, ctx),
+                params.len().saturating_sub(self.state_tensors()),
+                dparams,
+                wanted,
+            ),
+        }
+    }
+
+    /// See [`Layer::bias_tensor`].
+    pub fn bias_tensor(&self) -> Option<usize> {
+        match self {
+            LayerConfig::Dense(l) => l.bias_tensor(),
+            LayerConfig::Conv1D(l) => l.bias_tensor(),
+            LayerConfig::Conv2D(l) => l.bias_tensor(),
+            LayerConfig::DepthwiseConv1D(l) => l.bias_tensor(),
+            LayerConfig::DepthwiseConv2D(l) => l.bias_tensor(),
+            LayerConfig::SeparableConv1D(l) => l.bias_tensor(),
+            LayerConfig::SeparableConv2D(l) => l.bias_tensor(),
+            LayerConfig::Conv1DTranspose(l) => l.bias_tensor(),
+            LayerConfig::Conv2DTranspose(l) => l.bias_tensor(),
+            LayerConfig::BatchNormalization(l) => l.bias_tensor(),
+            LayerConfig::LayerNormalization(l) => l.bias_tensor(),
+            _ => None,
         }
     }
 

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Context, Layer, ParamShapes};
+use super::masked::{bias_gradient, check_mask};
+use super::{Context, Layer, ParamShapes, TensorMask};
 use crate::kernels::optimized::dense as kernel;
 use crate::{Activation, Error, Result, Scalar, Shape, TensorView, TensorViewMut};
 
@@ -141,25 +142,54 @@ impl Layer for Dense {
         dy: &mut [T],
         dx: Option<&mut [T]>,
         dparams: Option<&mut [T]>,
+        ctx: &Context,
+    ) -> Result<()> {
+        let all = TensorMask::first(1 + self.use_bias as usize);
+        self.backward_masked(params, x, y, dy, dx, dparams, all, ctx)
+    }
+
+    fn backward_masked<T: Scalar>(
+        &self,
+        params: &[&[T]],
+        x: TensorView<'_, T>,
+        y: TensorView<'_, T>,
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+        dparams: Option<&mut [T]>,
+        wanted: TensorMask,
         _ctx: &Context,
     ) -> Result<()> {
         let (n_in, n_out) = self.dims(x.shape())?;
-        let (w, _) = self.split_params(params, n_in)?;
+        let (w, b) = self.split_params(params, n_in)?;
         let rows = x.shape().len() / n_in;
         check(rows * n_out, y.shape().len())?;
         check(rows * n_out, dy.len())?;
+        let lens = [w.len(), b.len()];
+        let n_tensors = 1 + self.use_bias as usize;
+        let (kernel_grad, bias_grad) = check_mask(
+            &lens[..n_tensors],
+            self.bias_tensor(),
+            wanted,
+            dparams.as_deref().map(<[T]>::len),
+        )?;
         // dy := ∂L/∂z (pre-activation), in place.
         self.activation.backward(&[], y.data(), dy, n_out)?;
         if let Some(dp) = dparams {
-            let n_w = n_in * n_out;
-            check(n_w + if self.use_bias { n_out } else { 0 }, dp.len())?;
-            let (dw, db) = dp.split_at_mut(n_w);
-            kernel::backward_params(x.data(), dy, dw, db, n_in, n_out);
+            let (dw, db) = dp.split_at_mut(if kernel_grad { w.len() } else { 0 });
+            if kernel_grad {
+                kernel::backward_params(x.data(), dy, dw, db, n_in, n_out);
+            } else if bias_grad {
+                bias_gradient(dy, db)?;
+            }
         }
         if let Some(dx) = dx {
             check(rows * n_in, dx.len())?;
             kernel::backward_input(dy, w, dx, n_in, n_out);
         }
         Ok(())
+    }
+
+    fn bias_tensor(&self) -> Option<usize> {
+        self.use_bias.then_some(1)
     }
 }

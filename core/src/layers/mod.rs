@@ -14,11 +14,13 @@ mod conv;
 mod conv_transpose;
 mod dense;
 mod depthwise;
+mod masked;
 mod normalization;
 mod pooling;
 mod regularization;
 mod reshaping;
 mod resizing;
+mod tensor_mask;
 mod window;
 
 pub use activations::{ActivationLayer, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU};
@@ -39,11 +41,13 @@ pub use resizing::{
     bilinear_taps, Cropping1D, Cropping2D, Interpolation, UpSampling1D, UpSampling2D,
     ZeroPadding1D, ZeroPadding2D,
 };
+pub use tensor_mask::TensorMask;
 pub use window::{Padding, Window};
 
 use heapless::Vec;
 
 use crate::{Result, Scalar, Shape, TensorView, TensorViewMut};
+pub(crate) use masked::backward_masked_default;
 
 /// Most parameter tensors a layer has (Dense: 2; BatchNormalization will need 4).
 pub const MAX_PARAMS: usize = 4;
@@ -137,6 +141,49 @@ pub trait Layer {
         dparams: Option<&mut [T]>,
         ctx: &Context,
     ) -> Result<()>;
+
+    /// [`Layer::backward`] computing only the gradients of the trainable tensors in
+    /// `wanted` (per-tensor trainability: Keras's `variable.trainable = False` on the
+    /// others). `dparams`, when given, holds exactly those tensors' gradients,
+    /// concatenated in Keras's order — a frozen kernel needs no gradient buffer, and its
+    /// gradient is not computed. `dx` is computed as by [`Layer::backward`] (frozen tensors
+    /// still act, read from `params`).
+    ///
+    /// The default supports `wanted` = every trainable tensor (it calls
+    /// [`Layer::backward`]) and the empty set (`dparams` must then be `None` or empty);
+    /// any other set is [`crate::Error::InvalidConfig`]. Layers with a bias
+    /// ([`Layer::bias_tensor`]) also support the bias alone, and every trainable tensor
+    /// but the bias.
+    #[allow(clippy::too_many_arguments)] // Layer::backward's arguments plus the mask
+    fn backward_masked<T: Scalar>(
+        &self,
+        params: &[&[T]],
+        x: TensorView<'_, T>,
+        y: TensorView<'_, T>,
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+        dparams: Option<&mut [T]>,
+        wanted: TensorMask,
+        ctx: &Context,
+    ) -> Result<()> {
+        backward_masked_default(
+            |dp| self.backward(params, x, y, dy, dx, dp, ctx),
+            params.len().saturating_sub(self.state_tensors()),
+            dparams,
+            wanted,
+        )
+    }
+
+    /// The index (Keras weight order) of the layer's *bias*, if it has one: the additive
+    /// per-output-feature offset applied last before the fused activation, whose
+    /// gradient is the sum of `∂L/∂(pre-activation)` over every axis but the feature
+    /// axis. [`crate::Trainable::BiasOnly`] trains exactly these tensors:
+    /// `bias` of Dense, Conv1D/2D, DepthwiseConv1D/2D, SeparableConv1D/2D and
+    /// Conv1DTranspose/2DTranspose (when `use_bias`), and `beta` of BatchNormalization and
+    /// LayerNormalization (when `center`). `None` by default.
+    fn bias_tensor(&self) -> Option<usize> {
+        None
+    }
 
     /// How many of the layer's last parameter tensors are non-trainable *state* that a
     /// training forward pass updates (Keras's non-trainable weights, e.g.

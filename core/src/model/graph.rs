@@ -4,7 +4,7 @@ use heapless::Vec;
 
 use super::DEFAULT_MAX_LAYERS;
 use crate::blob::Blob;
-use crate::layers::{LayerAttrs, LayerConfig, MAX_PARAMS};
+use crate::layers::{LayerAttrs, LayerConfig, TensorMask, MAX_PARAMS};
 use crate::{Error, Result, Scalar, Shape};
 
 /// One layer of a decoded model.
@@ -38,6 +38,16 @@ impl<T> LayerEntry<'_, T> {
         self.params[..self.trainable_tensors()]
             .iter()
             .map(|p| p.len())
+            .sum()
+    }
+
+    /// Elements of the parameter tensors in `mask`.
+    pub fn param_count_of(&self, mask: TensorMask) -> usize {
+        self.params
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask.contains(*i))
+            .map(|(_, p)| p.len())
             .sum()
     }
 

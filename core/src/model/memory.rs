@@ -5,6 +5,7 @@ use heapless::Vec;
 use super::planner::{plan, Buffer};
 use super::{Graph, TrainConfig, DEFAULT_MAX_LAYERS};
 use crate::arena::ARENA_ALIGN;
+use crate::layers::TensorMask;
 use crate::{Error, Result, Scalar};
 
 /// Where everything a model writes lives in the arena, and how many bytes that takes.
@@ -15,12 +16,20 @@ use crate::{Error, Result, Scalar};
 ///
 /// | region | inference | training |
 /// |---|---|---|
-/// | trainable parameters (copied from the blob) | — | Σ trainable params |
+/// | trainable parameters (copied from the blob) | — | Σ elements of the tensors that train |
 /// | parameter gradients | — | same size |
 /// | optimizer state | — | `optimizer.slots()` × that size |
-/// | layer state (copied from the blob) | — | Σ state tensors of the layers that train (BatchNormalization's moving statistics) |
+/// | layer state (copied from the blob) | — | Σ state tensors of the included layers (BatchNormalization's moving statistics) |
 /// | activations | intermediate outputs, planned so that dead buffers are reused | every layer output of a batch (saved for backward) |
 /// | gradient buffers | — | 2 × batch × widest layer output (ping-pong) |
+///
+/// Which tensors train is per tensor ([`crate::Trainable::tensors`]): only those are
+/// copied, get gradients and optimizer slots; the others (e.g. the kernels under
+/// [`crate::Trainable::BiasOnly`]) are read in place from the blob. Each region is
+/// rounded up to 16 bytes. So, with `s = size_of::<T>()`, `P` the trained elements, `S`
+/// the state elements, `out_k` the elements of layer `k`'s output for one sample, `W`
+/// the widest of them, `B` the batch and `⌈·⌉` rounding up to 16 bytes, training needs
+/// `2·⌈P·s⌉ + ⌈slots·P·s⌉ + ⌈S·s⌉ + Σ_k ⌈B·out_k·s⌉ + 2·⌈B·W·s⌉` bytes.
 ///
 /// In inference the first layer reads the caller's input and the last layer writes the
 /// caller's output directly, so a one-layer model needs 0 bytes.
@@ -49,11 +58,14 @@ pub struct MemoryPlan<const N: usize = DEFAULT_MAX_LAYERS> {
     /// Element offset of each layer's output inside the activations region (`None`: the
     /// caller's output buffer).
     pub(crate) act_offsets: Vec<Option<usize>, N>,
-    /// Element offset of each layer's parameters in the parameter region (`None`: frozen,
-    /// read from the blob).
+    /// Element offset of each layer's trained tensors in the parameter region (`None`:
+    /// none trains, all read from the blob).
     pub(crate) param_offsets: Vec<Option<usize>, N>,
-    /// Element offset of each training layer's state tensors in the layer-state region
-    /// (`None`: frozen or stateless).
+    /// Each layer's trained tensors (copied at its `param_offsets`, in Keras order).
+    pub(crate) masks: Vec<TensorMask, N>,
+    /// Element offset of each included layer's state tensors in the layer-state region
+    /// (`None`: not included or stateless). A stateful layer runs in training mode
+    /// exactly when this is `Some`.
     pub(crate) state_offsets: Vec<Option<usize>, N>,
     pub(crate) training: bool,
 }
@@ -67,6 +79,17 @@ impl<const N: usize> MemoryPlan<N> {
             + self.state_bytes
             + self.activations_bytes
             + self.gradient_buffers_bytes
+    }
+
+    /// The tensors of layer `layer` that train (Keras order; empty for inference plans and
+    /// frozen layers).
+    pub fn trained_tensors(&self, layer: usize) -> TensorMask {
+        self.masks.get(layer).copied().unwrap_or(TensorMask::EMPTY)
+    }
+
+    /// Elements of all the trained tensors (the parameter region, unpadded).
+    pub fn trained_elements(&self) -> usize {
+        self.param_elems
     }
 
     /// The inference plan of `graph` for batches of `batch` samples.
@@ -109,6 +132,7 @@ impl<const N: usize> MemoryPlan<N> {
             gbuf_elems: 0,
             act_offsets,
             state_offsets: param_offsets.clone(),
+            masks: param_offsets.iter().map(|_| TensorMask::EMPTY).collect(),
             param_offsets,
             training: false,
         })
@@ -123,16 +147,27 @@ impl<const N: usize> MemoryPlan<N> {
         let n = layers.len();
         let mut param_offsets = Vec::new();
         let mut state_offsets = Vec::new();
+        let mut masks = Vec::new();
         let (mut param_elems, mut state_elems) = (0usize, 0usize);
         for (k, l) in layers.iter().enumerate() {
-            let trainable = l.trainable_param_count();
-            let trains = trainable > 0 && config.trainable.includes(k, n, l.trainable);
+            let n_train = l.trainable_tensors();
+            let mask = config
+                .trainable
+                .tensors(&l.config, k, n, l.trainable, n_train);
+            let trained = l.param_count_of(mask);
+            let trains = trained > 0;
+            let _ = masks.push(if trains { mask } else { TensorMask::EMPTY });
             let _ = param_offsets.push(trains.then_some(param_elems));
-            let state = l.param_count() - trainable;
-            let _ = state_offsets.push((trains && state > 0).then_some(state_elems));
-            if trains {
-                param_elems += trainable;
-                state_elems += state;
+            // An included layer keeps its state (and runs in training mode) even when
+            // none of its tensors trains, as Keras's `training and self.trainable`.
+            let state = l.param_count() - l.trainable_param_count();
+            let included = config.trainable.includes(k, n, l.trainable) && n_train > 0;
+            let _ = state_offsets.push((included && state > 0).then_some(state_elems));
+            param_elems = param_elems
+                .checked_add(trained)
+                .ok_or(Error::InvalidShape)?;
+            if included {
+                state_elems = state_elems.checked_add(state).ok_or(Error::InvalidShape)?;
             }
         }
         if param_elems == 0 {
@@ -180,6 +215,7 @@ impl<const N: usize> MemoryPlan<N> {
             act_offsets,
             param_offsets,
             state_offsets,
+            masks,
             training: true,
         })
     }

@@ -106,17 +106,21 @@ fn output<'x, T: Scalar, const N: usize>(
 }
 
 /// Calls `f(layer, tensor index, element range in the parameter region)` for every
-/// trainable tensor of every layer that trains, in arena (Keras variable) order.
+/// tensor that trains, in arena (Keras variable) order (Keras regularizes and constrains
+/// only `trainable` variables).
 fn for_each_tensor<T, const N: usize>(
     layers: &[LayerEntry<'_, T>],
     plan: &MemoryPlan<N>,
     mut f: impl FnMut(&LayerEntry<'_, T>, usize, core::ops::Range<usize>) -> Result<()>,
 ) -> Result<()> {
-    for (l, off) in layers.iter().zip(plan.param_offsets.iter()) {
+    for (k, (l, off)) in layers.iter().zip(plan.param_offsets.iter()).enumerate() {
         let Some(mut at) = *off else { continue };
+        let mask = plan.trained_tensors(k);
         for (i, p) in l.params[..l.trainable_tensors()].iter().enumerate() {
-            f(l, i, at..at + p.len())?;
-            at += p.len();
+            if mask.contains(i) {
+                f(l, i, at..at + p.len())?;
+                at += p.len();
+            }
         }
     }
     Ok(())

@@ -95,7 +95,13 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
         for (k, layer) in graph.layers().iter().enumerate() {
             let n_train = layer.trainable_tensors();
             if let Some(mut at) = plan.param_offsets[k] {
-                for p in layer.params[..n_train].iter() {
+                let mask = plan.masks[k];
+                let trained = layer
+                    .params
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| mask.contains(*i));
+                for (_, p) in trained {
                     params[at..at + p.len()].copy_from_slice(p);
                     at += p.len();
                 }
@@ -281,13 +287,14 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             let off = self.plan.act_offsets[k].unwrap_or(0);
             let y_k = &self.activations[off..off + b * l.output.len()];
             let ps = split_params(t.params, t.layer_state, &self.plan, k, l);
-            let dparams = self.plan.param_offsets[k]
-                .map(|at| &mut t.grads[at..at + l.trainable_param_count()]);
+            let mask = self.plan.masks[k];
+            let dparams =
+                self.plan.param_offsets[k].map(|at| &mut t.grads[at..at + l.param_count_of(mask)]);
             regularization::add_activity_gradient(l, y_k, &mut dy[..b * l.output.len()], b)?;
             let want_dx = k > lowest;
             let xv = TensorView::new(l.input.with_batch(b)?, x_k)?;
             let yv = TensorView::new(l.output.with_batch(b)?, y_k)?;
-            l.config.backward(
+            l.config.backward_masked(
                 &ps,
                 xv,
                 yv,
@@ -298,6 +305,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
                     None
                 },
                 dparams,
+                mask,
                 &layer_context(&ctx, &self.plan, k, l),
             )?;
             core::mem::swap(&mut dy, &mut dx);
@@ -308,9 +316,14 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
         // Parameter tensors (Keras variables) in arena order, for per-variable clipping.
         let tensors = layers
             .iter()
-            .zip(self.plan.param_offsets.iter())
-            .filter(|(_, off)| off.is_some())
-            .flat_map(|(l, _)| l.params[..l.trainable_tensors()].iter().map(|p| p.len()));
+            .zip(self.plan.masks.iter())
+            .flat_map(|(l, &mask)| {
+                l.params
+                    .iter()
+                    .enumerate()
+                    .filter(move |(i, _)| mask.contains(*i))
+                    .map(|(_, p)| p.len())
+            });
         cfg.optimizer.apply(
             t.iterations,
             &mut t.optimizer_scalars,
@@ -652,25 +665,58 @@ fn split_params<'p, T: Scalar, const N: usize>(
     l: &'p LayerEntry<'_, T>,
 ) -> Vec<&'p [T], MAX_PARAMS> {
     let Some(mut at) = plan.param_offsets.get(k).copied().flatten() else {
-        return l.params.iter().copied().collect();
+        // No tensor trains; an included stateful layer still uses its arena state.
+        let n_train = l.trainable_tensors();
+        let mut ps: Vec<&'p [T], MAX_PARAMS> = l.params[..n_train].iter().copied().collect();
+        push_state(&mut ps, layer_state, plan, k, l);
+        return ps;
     };
+    let mask = plan.trained_tensors(k);
     let n_train = l.trainable_tensors();
     let mut ps = Vec::new();
-    for p in &l.params[..n_train] {
-        let _ = ps.push(params.get(at..at + p.len()).unwrap_or(&[]));
-        at += p.len();
+    for (i, &p) in l.params[..n_train].iter().enumerate() {
+        if mask.contains(i) {
+            let _ = ps.push(params.get(at..at + p.len()).unwrap_or(&[]));
+            at += p.len();
+        } else {
+            // A frozen tensor of a layer that trains others: read in place.
+            let _ = ps.push(p);
+        }
     }
-    let mut at = plan.state_offsets.get(k).copied().flatten().unwrap_or(0);
-    for p in &l.params[n_train..] {
-        let _ = ps.push(layer_state.get(at..at + p.len()).unwrap_or(&[]));
-        at += p.len();
-    }
+    push_state(&mut ps, layer_state, plan, k, l);
     ps
 }
 
+/// Appends layer `k`'s state tensors: the arena copy when the layer is included (its
+/// state updates), the blob's otherwise.
+fn push_state<'p, T: Scalar, const N: usize>(
+    ps: &mut Vec<&'p [T], MAX_PARAMS>,
+    layer_state: &'p [T],
+    plan: &MemoryPlan<N>,
+    k: usize,
+    l: &'p LayerEntry<'_, T>,
+) {
+    let n_train = l.trainable_tensors();
+    match plan.state_offsets.get(k).copied().flatten() {
+        Some(mut at) => {
+            for p in &l.params[n_train..] {
+                let _ = ps.push(layer_state.get(at..at + p.len()).unwrap_or(&[]));
+                at += p.len();
+            }
+        }
+        None => {
+            for &p in &l.params[n_train..] {
+                let _ = ps.push(p);
+            }
+        }
+    }
+}
+
 /// Layer `k`'s context within a model call. As in Keras, a layer with state (e.g.
-/// BatchNormalization) that does not train runs in inference mode even while the model
-/// trains (`training and self.trainable`).
+/// BatchNormalization) that is not included in training runs in inference mode even
+/// while the model trains (`training and self.trainable`); an included one runs in
+/// training mode even if none of its tensors trains (bias-only training of a
+/// BatchNormalization without `beta`).
 fn layer_context<T, const N: usize>(
     ctx: &Context,
     plan: &MemoryPlan<N>,
@@ -678,7 +724,7 @@ fn layer_context<T, const N: usize>(
     l: &LayerEntry<'_, T>,
 ) -> Context {
     let mut c = ctx.for_layer(k);
-    if l.config.state_tensors() > 0 && plan.param_offsets.get(k).copied().flatten().is_none() {
+    if l.config.state_tensors() > 0 && plan.state_offsets.get(k).copied().flatten().is_none() {
         c.training = false;
     }
     c

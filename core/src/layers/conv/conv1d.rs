@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{resolve, sample_shape, Resolved};
-use crate::layers::{Context, Layer, Padding, ParamShapes};
+use crate::layers::{Context, Layer, Padding, ParamShapes, TensorMask};
 use crate::{Activation, Error, Result, Scalar, Shape, TensorView, TensorViewMut};
 
 /// A 1-D convolution (cross-correlation) over channels-last sequences: Keras's
@@ -133,6 +133,25 @@ impl Layer for Conv1D {
         _ctx: &Context,
     ) -> Result<()> {
         let r = self.resolve(sample_shape(x.shape())?)?;
-        r.backward(params, x.data(), y.data(), dy, dx, dparams)
+        r.backward(params, x.data(), y.data(), dy, dx, dparams, r.all())
+    }
+
+    fn backward_masked<T: Scalar>(
+        &self,
+        params: &[&[T]],
+        x: TensorView<'_, T>,
+        y: TensorView<'_, T>,
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+        dparams: Option<&mut [T]>,
+        wanted: TensorMask,
+        _ctx: &Context,
+    ) -> Result<()> {
+        let r = self.resolve(sample_shape(x.shape())?)?;
+        r.backward(params, x.data(), y.data(), dy, dx, dparams, wanted)
+    }
+
+    fn bias_tensor(&self) -> Option<usize> {
+        self.use_bias.then_some(1)
     }
 }

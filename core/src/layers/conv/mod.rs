@@ -10,7 +10,8 @@ mod conv2d;
 pub use conv1d::Conv1D;
 pub use conv2d::Conv2D;
 
-use super::{Padding, ParamShapes, Window};
+use super::masked::{bias_gradient, check_mask};
+use super::{Padding, ParamShapes, TensorMask, Window};
 use crate::kernels::geometry::ConvGeometry;
 use crate::kernels::optimized::conv as kernel;
 use crate::{Activation, Error, Result, Scalar, Shape};
@@ -160,6 +161,19 @@ impl Resolved {
         Ok(())
     }
 
+    /// Every trainable tensor.
+    fn all(&self) -> TensorMask {
+        TensorMask::first(1 + self.use_bias as usize)
+    }
+
+    /// The bias's index.
+    fn bias(&self) -> Option<usize> {
+        self.use_bias.then_some(1)
+    }
+
+    /// Backward pass computing the gradients of the tensors in `wanted` (see
+    /// [`crate::layers::Layer::backward_masked`]).
+    #[allow(clippy::too_many_arguments)] // mirrors Layer::backward_masked
     fn backward<T: Scalar>(
         &self,
         params: &[&[T]],
@@ -168,17 +182,26 @@ impl Resolved {
         dy: &mut [T],
         dx: Option<&mut [T]>,
         dparams: Option<&mut [T]>,
+        wanted: TensorMask,
     ) -> Result<()> {
-        let (w, _) = self.split_params(params)?;
+        let (w, b) = self.split_params(params)?;
         check(y.len(), dy.len())?;
+        let lens = [w.len(), b.len()];
+        let (kernel_grad, bias_grad) = check_mask(
+            &lens[..1 + self.use_bias as usize],
+            self.bias(),
+            wanted,
+            dparams.as_deref().map(<[T]>::len),
+        )?;
         // dy := ∂L/∂z (pre-activation), in place.
         self.activation.backward(&[], y, dy, self.g.out_c)?;
         if let Some(dp) = dparams {
-            let n_w = w.len();
-            let n_b = if self.use_bias { self.g.out_c } else { 0 };
-            check(n_w.checked_add(n_b).ok_or(Error::InvalidShape)?, dp.len())?;
-            let (dw, db) = dp.split_at_mut(n_w);
-            kernel::backward_params(&self.g, self.groups, x, dy, dw, db)?;
+            let (dw, db) = dp.split_at_mut(if kernel_grad { w.len() } else { 0 });
+            if kernel_grad {
+                kernel::backward_params(&self.g, self.groups, x, dy, dw, db)?;
+            } else if bias_grad {
+                bias_gradient(dy, db)?;
+            }
         }
         if let Some(dx) = dx {
             check(x.len(), dx.len())?;

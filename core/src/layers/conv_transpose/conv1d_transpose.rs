@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Spec;
 use crate::kernels::reference::conv_transpose::ConvTransposeGeometry;
-use crate::layers::{Context, Layer, Padding, ParamShapes};
+use crate::layers::{Context, Layer, Padding, ParamShapes, TensorMask};
 use crate::{Activation, Error, Result, Scalar, Shape, TensorView, TensorViewMut};
 
 /// A 1-D transposed convolution, channels last: Keras's
@@ -136,7 +136,37 @@ impl Layer for Conv1DTranspose {
         _ctx: &Context,
     ) -> Result<()> {
         let (g, batch) = self.batched(x.shape())?;
-        self.spec()
-            .backward(&g, params, x.data(), batch, y.data(), dy, dx, dparams)
+        let spec = self.spec();
+        let all = spec.all();
+        spec.backward(&g, params, x.data(), batch, y.data(), dy, dx, dparams, all)
+    }
+
+    fn backward_masked<T: Scalar>(
+        &self,
+        params: &[&[T]],
+        x: TensorView<'_, T>,
+        y: TensorView<'_, T>,
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+        dparams: Option<&mut [T]>,
+        wanted: TensorMask,
+        _ctx: &Context,
+    ) -> Result<()> {
+        let (g, batch) = self.batched(x.shape())?;
+        self.spec().backward(
+            &g,
+            params,
+            x.data(),
+            batch,
+            y.data(),
+            dy,
+            dx,
+            dparams,
+            wanted,
+        )
+    }
+
+    fn bias_tensor(&self) -> Option<usize> {
+        self.use_bias.then_some(1)
     }
 }

@@ -12,7 +12,8 @@ mod conv2d_transpose;
 pub use conv1d_transpose::Conv1DTranspose;
 pub use conv2d_transpose::Conv2DTranspose;
 
-use super::{Padding, ParamShapes, Window};
+use super::masked::{bias_gradient, check_mask};
+use super::{Padding, ParamShapes, TensorMask, Window};
 use crate::kernels::reference::conv_transpose::{self as kernel, ConvTransposeGeometry};
 use crate::{Activation, Error, Result, Scalar, Shape};
 
@@ -252,7 +253,19 @@ impl Spec {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)] // mirrors Layer::backward
+    /// Every trainable tensor.
+    fn all(&self) -> TensorMask {
+        TensorMask::first(1 + self.use_bias as usize)
+    }
+
+    /// The bias's index.
+    fn bias(&self) -> Option<usize> {
+        self.use_bias.then_some(1)
+    }
+
+    /// Backward pass computing the gradients of the tensors in `wanted` (see
+    /// [`crate::layers::Layer::backward_masked`]).
+    #[allow(clippy::too_many_arguments)] // mirrors Layer::backward_masked
     fn backward<T: Scalar>(
         &self,
         g: &ConvTransposeGeometry,
@@ -263,17 +276,27 @@ impl Spec {
         dy: &mut [T],
         dx: Option<&mut [T]>,
         dparams: Option<&mut [T]>,
+        wanted: TensorMask,
     ) -> Result<()> {
-        let (w, _) = self.split_params(g, params)?;
+        let (w, b) = self.split_params(g, params)?;
         Self::batch(g, x.len(), y.len(), batch)?;
         check(y.len(), dy.len())?;
+        let lens = [w.len(), b.len()];
+        let (kernel_grad, bias_grad) = check_mask(
+            &lens[..1 + self.use_bias as usize],
+            self.bias(),
+            wanted,
+            dparams.as_deref().map(<[T]>::len),
+        )?;
         // dy := ∂L/∂z (pre-activation), in place.
         self.activation.backward(&[], y, dy, g.filters)?;
         if let Some(dp) = dparams {
-            let n_w = g.kernel_len();
-            check(n_w + if self.use_bias { g.filters } else { 0 }, dp.len())?;
-            let (dw, db) = dp.split_at_mut(n_w);
-            kernel::backward_params(g, x, dy, dw, db);
+            let (dw, db) = dp.split_at_mut(if kernel_grad { w.len() } else { 0 });
+            if kernel_grad {
+                kernel::backward_params(g, x, dy, dw, db);
+            } else if bias_grad {
+                bias_gradient(dy, db)?;
+            }
         }
         if let Some(dx) = dx {
             check(x.len(), dx.len())?;

@@ -16,7 +16,8 @@ pub use depthwise_conv2d::DepthwiseConv2D;
 pub use separable_conv1d::SeparableConv1D;
 pub use separable_conv2d::SeparableConv2D;
 
-use super::{Padding, ParamShapes, Window};
+use super::masked::{bias_gradient, check_mask};
+use super::{Padding, ParamShapes, TensorMask, Window};
 use crate::kernels::geometry::ConvGeometry;
 use crate::kernels::optimized::{depthwise as dw_kernel, separable as sep_kernel};
 use crate::kernels::reference::depthwise::check;
@@ -197,6 +198,24 @@ impl Spec {
         Ok(())
     }
 
+    /// Trainable tensors: depthwise kernel, pointwise kernel (separable), bias.
+    fn n_tensors(&self) -> usize {
+        1 + usize::from(self.filters.is_some()) + usize::from(self.use_bias)
+    }
+
+    /// Every trainable tensor.
+    pub fn all(&self) -> TensorMask {
+        TensorMask::first(self.n_tensors())
+    }
+
+    /// The bias's index (the last tensor).
+    pub fn bias(&self) -> Option<usize> {
+        self.use_bias.then(|| self.n_tensors() - 1)
+    }
+
+    /// Backward pass computing the gradients of the tensors in `wanted` (see
+    /// [`crate::layers::Layer::backward_masked`]).
+    #[allow(clippy::too_many_arguments)] // mirrors Layer::backward_masked
     pub fn backward<T: Scalar>(
         &self,
         params: &[&[T]],
@@ -205,32 +224,48 @@ impl Spec {
         dy: &mut [T],
         dx: Option<&mut [T]>,
         dparams: Option<&mut [T]>,
+        wanted: TensorMask,
     ) -> Result<()> {
         let (g, _) = self.batch_geometry(x.shape(), y.shape().len())?;
         check(y.shape().len(), dy.len())?;
         let (dw, pw, b) = self.split(params)?;
         let dm = self.depth_multiplier as usize;
+        // Keras order: depthwise kernel, pointwise kernel (separable only), bias.
+        let mut lens = [dw.len(), pw.len(), b.len()];
+        if self.filters.is_none() {
+            lens[1] = b.len();
+        }
+        let (kernel_grad, bias_grad) = check_mask(
+            &lens[..self.n_tensors()],
+            self.bias(),
+            wanted,
+            dparams.as_deref().map(<[T]>::len),
+        )?;
         // dy := ∂L/∂(pre-activation), in place.
         self.activation
             .backward(&[], y.data(), dy, self.out_channels(&g))?;
         if let Some(dp) = dparams {
-            check(dw.len() + pw.len() + b.len(), dp.len())?;
-            let (ddw, rest) = dp.split_at_mut(dw.len());
-            let (dpw, db) = rest.split_at_mut(pw.len());
-            match self.filters {
-                None => dw_kernel::backward_params(&g, dm, x.data(), dy, ddw, db)?,
-                Some(f) => sep_kernel::backward_params(
-                    &g,
-                    dm,
-                    f as usize,
-                    x.data(),
-                    dw,
-                    pw,
-                    dy,
-                    ddw,
-                    dpw,
-                    db,
-                )?,
+            let n_kernels = if kernel_grad { dw.len() + pw.len() } else { 0 };
+            let (dk, db) = dp.split_at_mut(n_kernels);
+            if kernel_grad {
+                let (ddw, dpw) = dk.split_at_mut(dw.len());
+                match self.filters {
+                    None => dw_kernel::backward_params(&g, dm, x.data(), dy, ddw, db)?,
+                    Some(f) => sep_kernel::backward_params(
+                        &g,
+                        dm,
+                        f as usize,
+                        x.data(),
+                        dw,
+                        pw,
+                        dy,
+                        ddw,
+                        dpw,
+                        db,
+                    )?,
+                }
+            } else if bias_grad {
+                bias_gradient(dy, db)?;
             }
         }
         if let Some(dx) = dx {

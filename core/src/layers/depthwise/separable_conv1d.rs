@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Spec;
-use crate::layers::{Context, Layer, Padding, ParamShapes};
+use crate::layers::{Context, Layer, Padding, ParamShapes, TensorMask};
 use crate::{Activation, Result, Scalar, Shape, TensorView, TensorViewMut};
 
 /// A 1-D depthwise-separable convolution: Keras's `keras.layers.SeparableConv1D(filters,
@@ -110,6 +110,25 @@ impl Layer for SeparableConv1D {
         dparams: Option<&mut [T]>,
         _ctx: &Context,
     ) -> Result<()> {
-        self.spec().backward(params, x, y, dy, dx, dparams)
+        let spec = self.spec();
+        spec.backward(params, x, y, dy, dx, dparams, spec.all())
+    }
+
+    fn backward_masked<T: Scalar>(
+        &self,
+        params: &[&[T]],
+        x: TensorView<'_, T>,
+        y: TensorView<'_, T>,
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+        dparams: Option<&mut [T]>,
+        wanted: TensorMask,
+        _ctx: &Context,
+    ) -> Result<()> {
+        self.spec().backward(params, x, y, dy, dx, dparams, wanted)
+    }
+
+    fn bias_tensor(&self) -> Option<usize> {
+        self.spec().bias()
     }
 }

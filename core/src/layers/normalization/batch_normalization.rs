@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::layers::activations::check;
-use crate::layers::{Context, Layer, ParamShapes};
+use crate::layers::{Context, Layer, ParamShapes, TensorMask};
 use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut};
 
 /// Batch normalization: Keras's `keras.layers.BatchNormalization(axis=-1, momentum=0.99,
@@ -244,8 +244,24 @@ impl Layer for BatchNormalization {
         x: TensorView<'_, T>,
         y: TensorView<'_, T>,
         dy: &mut [T],
+        dx: Option<&mut [T]>,
+        dparams: Option<&mut [T]>,
+        ctx: &Context,
+    ) -> Result<()> {
+        let all = TensorMask::first(self.scale as usize + self.center as usize);
+        self.backward_masked(params, x, y, dy, dx, dparams, all, ctx)
+    }
+
+    /// Any subset of `gamma` and `beta` (their gradients are independent sums).
+    fn backward_masked<T: Scalar>(
+        &self,
+        params: &[&[T]],
+        x: TensorView<'_, T>,
+        y: TensorView<'_, T>,
+        dy: &mut [T],
         mut dx: Option<&mut [T]>,
         mut dparams: Option<&mut [T]>,
+        wanted: TensorMask,
         ctx: &Context,
     ) -> Result<()> {
         let s = self.split(x.shape())?;
@@ -257,9 +273,20 @@ impl Layer for BatchNormalization {
             check(len, dx.len())?;
         }
         let f = s.features;
-        let n_grads = (self.scale as usize + self.center as usize) * f;
+        let n_tensors = self.scale as usize + self.center as usize;
+        if wanted.intersect(TensorMask::first(n_tensors)) != wanted {
+            return Err(Error::InvalidConfig(
+                "BatchNormalization has no such trainable tensor",
+            ));
+        }
+        // Wanted gradients: gamma's (tensor 0 when `scale`), then beta's.
+        let want_gamma = self.scale && wanted.contains(0);
+        let want_beta = self.center && wanted.contains(self.scale as usize);
         if let Some(dp) = dparams.as_deref() {
-            check(n_grads, dp.len())?;
+            check(
+                wanted.count().checked_mul(f).ok_or(Error::InvalidShape)?,
+                dp.len(),
+            )?;
         }
         let x = x.data();
         let n = T::from_usize(s.count());
@@ -275,11 +302,11 @@ impl Layer for BatchNormalization {
             let (sum_dy, sum_dy_xhat) = (T::narrow(sum_dy), T::narrow(sum_dy_xhat));
             if let Some(dp) = dparams.as_deref_mut() {
                 let mut at = 0;
-                if self.scale {
+                if want_gamma {
                     dp[c] = sum_dy_xhat;
                     at = f;
                 }
-                if self.center {
+                if want_beta {
                     dp[at + c] = sum_dy;
                 }
             }
@@ -299,6 +326,11 @@ impl Layer for BatchNormalization {
             }
         }
         Ok(())
+    }
+
+    /// `beta`, when `center`.
+    fn bias_tensor(&self) -> Option<usize> {
+        self.center.then_some(self.scale as usize)
     }
 
     fn state_tensors(&self) -> usize {

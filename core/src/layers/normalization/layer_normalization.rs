@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::layers::activations::check;
-use crate::layers::{Context, Layer, ParamShapes};
+use crate::layers::{Context, Layer, ParamShapes, TensorMask};
 use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut, MAX_RANK};
 
 /// Layer normalization: Keras's `keras.layers.LayerNormalization(axis=-1, epsilon=1e-3,
@@ -230,8 +230,24 @@ impl Layer for LayerNormalization {
         x: TensorView<'_, T>,
         y: TensorView<'_, T>,
         dy: &mut [T],
+        dx: Option<&mut [T]>,
+        dparams: Option<&mut [T]>,
+        ctx: &Context,
+    ) -> Result<()> {
+        let all = TensorMask::first(self.scale as usize + self.center as usize);
+        self.backward_masked(params, x, y, dy, dx, dparams, all, ctx)
+    }
+
+    /// Any subset of `gamma` and `beta` (their gradients are independent sums).
+    fn backward_masked<T: Scalar>(
+        &self,
+        params: &[&[T]],
+        x: TensorView<'_, T>,
+        y: TensorView<'_, T>,
+        dy: &mut [T],
         mut dx: Option<&mut [T]>,
         mut dparams: Option<&mut [T]>,
+        wanted: TensorMask,
         _ctx: &Context,
     ) -> Result<()> {
         let (g, rows) = self.groups(x.shape())?;
@@ -242,9 +258,20 @@ impl Layer for LayerNormalization {
         if let Some(dx) = dx.as_deref() {
             check(len, dx.len())?;
         }
-        let n_grads = (self.scale as usize + self.center as usize) * g;
+        let n_tensors = self.scale as usize + self.center as usize;
+        if wanted.intersect(TensorMask::first(n_tensors)) != wanted {
+            return Err(Error::InvalidConfig(
+                "LayerNormalization has no such trainable tensor",
+            ));
+        }
+        // Wanted gradients: gamma's (tensor 0 when `scale`), then beta's.
+        let want_gamma = self.scale && wanted.contains(0);
+        let want_beta = self.center && wanted.contains(self.scale as usize);
         if let Some(dp) = dparams.as_deref_mut() {
-            check(n_grads, dp.len())?;
+            check(
+                wanted.count().checked_mul(g).ok_or(Error::InvalidShape)?,
+                dp.len(),
+            )?;
             dp.fill(T::ZERO);
         }
         let n = T::from_usize(g);
@@ -253,12 +280,12 @@ impl Layer for LayerNormalization {
             let dyr = &mut dy[row * g..(row + 1) * g];
             let (mean, r) = self.stats(xr);
             if let Some(dp) = dparams.as_deref_mut() {
-                let at = if self.scale { g } else { 0 };
+                let at = if want_gamma { g } else { 0 };
                 for j in 0..g {
-                    if self.scale {
+                    if want_gamma {
                         dp[j] = dp[j] + dyr[j] * ((xr[j] - mean) * r);
                     }
-                    if self.center {
+                    if want_beta {
                         dp[at + j] = dp[at + j] + dyr[j];
                     }
                 }
@@ -282,5 +309,10 @@ impl Layer for LayerNormalization {
             }
         }
         Ok(())
+    }
+
+    /// `beta`, when `center`.
+    fn bias_tensor(&self) -> Option<usize> {
+        self.center.then_some(self.scale as usize)
     }
 }
