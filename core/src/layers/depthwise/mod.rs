@@ -16,6 +16,7 @@ pub use depthwise_conv2d::DepthwiseConv2D;
 pub use separable_conv1d::SeparableConv1D;
 pub use separable_conv2d::SeparableConv2D;
 
+use super::engine::Engine;
 use super::{Padding, ParamShapes, Window};
 use crate::kernels::geometry::ConvGeometry;
 use crate::kernels::optimized::{depthwise as dw_kernel, separable as sep_kernel};
@@ -26,7 +27,7 @@ use crate::kernels::optimized::separable::MAX_SEPARABLE_CHANNELS;
 
 /// The hyperparameters of any of the four layers, as a 2-D window (height 1 for 1-D).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Spec {
+pub struct Spec {
     /// `(k_h, k_w)`.
     pub kernel: [u32; 2],
     /// `(stride_h, stride_w)`.
@@ -90,57 +91,6 @@ impl Spec {
         self.filters.map_or(g.out_c, |f| f as usize)
     }
 
-    pub fn output_shape(&self, input: Shape) -> Result<Shape> {
-        let g = self.geometry(input)?;
-        let oc = self.out_channels(&g);
-        if self.one_d {
-            Shape::new(&[g.out_w, oc])
-        } else {
-            Shape::new(&[g.out_h, g.out_w, oc])
-        }
-    }
-
-    /// Keras's weight shapes: `(k_h, k_w, in_c, dm)` (1-D: `(k, in_c, dm)`), then for a
-    /// separable layer `(1, 1, in_c·dm, filters)` (1-D: `(1, in_c·dm, filters)`), then
-    /// the bias.
-    pub fn param_shapes(&self, input: Shape) -> Result<ParamShapes> {
-        let g = self.geometry(input)?;
-        let dm = self.depth_multiplier as usize;
-        let mut shapes = ParamShapes::new();
-        // Capacity is MAX_PARAMS >= 3: these pushes cannot fail.
-        let _ = shapes.push(if self.one_d {
-            Shape::new(&[g.k_w, g.in_c, dm])?
-        } else {
-            Shape::new(&[g.k_h, g.k_w, g.in_c, dm])?
-        });
-        if let Some(f) = self.filters {
-            let _ = shapes.push(if self.one_d {
-                Shape::new(&[1, g.out_c, f as usize])?
-            } else {
-                Shape::new(&[1, 1, g.out_c, f as usize])?
-            });
-        }
-        if self.use_bias {
-            let _ = shapes.push(Shape::new(&[self.out_channels(&g)])?);
-        }
-        Ok(shapes)
-    }
-
-    /// Depthwise taps (padding included, as Keras/TFLite count) plus the pointwise product.
-    pub fn macs(&self, input: Shape) -> usize {
-        let Ok(g) = self.geometry(input) else {
-            return 0;
-        };
-        let depthwise = g.macs_per_output_channel(1).saturating_mul(g.out_c);
-        let pointwise = self.filters.map_or(0, |f| {
-            g.out_h
-                .saturating_mul(g.out_w)
-                .saturating_mul(g.out_c)
-                .saturating_mul(f as usize)
-        });
-        depthwise.saturating_add(pointwise)
-    }
-
     /// The geometry of a batched input and its sample count; checks `y` (or `dy`) length.
     fn batch_geometry(&self, x: Shape, y_len: usize) -> Result<(ConvGeometry, usize)> {
         let dims = x.dims();
@@ -178,8 +128,61 @@ impl Spec {
         };
         Ok((params[0], pw, b))
     }
+}
 
-    pub fn forward<T: Scalar>(
+impl Engine for Spec {
+    fn output_shape(&self, input: Shape) -> Result<Shape> {
+        let g = self.geometry(input)?;
+        let oc = self.out_channels(&g);
+        if self.one_d {
+            Shape::new(&[g.out_w, oc])
+        } else {
+            Shape::new(&[g.out_h, g.out_w, oc])
+        }
+    }
+
+    /// Keras's weight shapes: `(k_h, k_w, in_c, dm)` (1-D: `(k, in_c, dm)`), then for a
+    /// separable layer `(1, 1, in_c·dm, filters)` (1-D: `(1, in_c·dm, filters)`), then
+    /// the bias.
+    fn param_shapes(&self, input: Shape) -> Result<ParamShapes> {
+        let g = self.geometry(input)?;
+        let dm = self.depth_multiplier as usize;
+        let mut shapes = ParamShapes::new();
+        // Capacity is MAX_PARAMS >= 3: these pushes cannot fail.
+        let _ = shapes.push(if self.one_d {
+            Shape::new(&[g.k_w, g.in_c, dm])?
+        } else {
+            Shape::new(&[g.k_h, g.k_w, g.in_c, dm])?
+        });
+        if let Some(f) = self.filters {
+            let _ = shapes.push(if self.one_d {
+                Shape::new(&[1, g.out_c, f as usize])?
+            } else {
+                Shape::new(&[1, 1, g.out_c, f as usize])?
+            });
+        }
+        if self.use_bias {
+            let _ = shapes.push(Shape::new(&[self.out_channels(&g)])?);
+        }
+        Ok(shapes)
+    }
+
+    /// Depthwise taps (padding included, as Keras/TFLite count) plus the pointwise product.
+    fn macs(&self, input: Shape) -> usize {
+        let Ok(g) = self.geometry(input) else {
+            return 0;
+        };
+        let depthwise = g.macs_per_output_channel(1).saturating_mul(g.out_c);
+        let pointwise = self.filters.map_or(0, |f| {
+            g.out_h
+                .saturating_mul(g.out_w)
+                .saturating_mul(g.out_c)
+                .saturating_mul(f as usize)
+        });
+        depthwise.saturating_add(pointwise)
+    }
+
+    fn forward<T: Scalar>(
         &self,
         params: &[&[T]],
         x: TensorView<'_, T>,
@@ -197,7 +200,7 @@ impl Spec {
         Ok(())
     }
 
-    pub fn backward<T: Scalar>(
+    fn backward<T: Scalar>(
         &self,
         params: &[&[T]],
         x: TensorView<'_, T>,

@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::Spec;
-use crate::layers::{Context, Layer, Padding, ParamShapes};
-use crate::{Activation, Result, Scalar, Shape, TensorView, TensorViewMut};
+use crate::layers::engine::EngineLayer;
+use crate::layers::Padding;
+use crate::Activation;
 
 /// A 1-D depthwise-separable convolution: Keras's `keras.layers.SeparableConv1D(filters,
 /// kernel_size, strides=1, padding="valid", data_format="channels_last",
@@ -59,8 +60,11 @@ pub struct SeparableConv1D {
     pub use_bias: bool,
 }
 
-impl SeparableConv1D {
-    fn spec(&self) -> Spec {
+impl EngineLayer for SeparableConv1D {
+    const KERAS_CLASS: &'static str = "SeparableConv1D";
+    type Engine = Spec;
+
+    fn engine(&self) -> Spec {
         Spec {
             kernel: [1, self.kernel_size],
             strides: [1, self.strides],
@@ -72,44 +76,5 @@ impl SeparableConv1D {
             filters: Some(self.filters),
             one_d: true,
         }
-    }
-}
-
-impl Layer for SeparableConv1D {
-    const KERAS_CLASS: &'static str = "SeparableConv1D";
-
-    fn output_shape(&self, input: Shape) -> Result<Shape> {
-        self.spec().output_shape(input)
-    }
-
-    fn param_shapes(&self, input: Shape) -> Result<ParamShapes> {
-        self.spec().param_shapes(input)
-    }
-
-    fn macs(&self, input: Shape) -> usize {
-        self.spec().macs(input)
-    }
-
-    fn forward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorViewMut<'_, T>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.spec().forward(params, x, y)
-    }
-
-    fn backward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorView<'_, T>,
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
-        dparams: Option<&mut [T]>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.spec().backward(params, x, y, dy, dx, dparams)
     }
 }
