@@ -10,38 +10,16 @@
 //! MACs/s = 2 359 296 / (time per call) for the forward, twice that for the backward.
 
 use std::hint::black_box;
-use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion};
 use ember_nn::kernels::geometry::ConvGeometry;
 use ember_nn::kernels::{optimized, reference};
 use ember_nn::layers::{Padding, Window};
-use ember_nn::{Result, Scalar, Q16_16};
+use ember_nn::{Scalar, Q16_16};
 
-/// Deterministic values in `[-scale, scale)` (64-bit LCG).
-fn values<T: Scalar>(seed: u64, n: usize, scale: f32) -> Vec<T> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = (s >> 40) as f32 / (1u64 << 24) as f32;
-            T::from_f32((2.0 * u - 1.0) * scale)
-        })
-        .collect()
-}
-
-type ForwardFn<T> = fn(&ConvGeometry, usize, &[T], &[T], &[T], &mut [T]) -> Result<()>;
-type BackwardInputFn<T> = fn(&ConvGeometry, usize, &[T], &[T], &mut [T]) -> Result<()>;
-type BackwardParamsFn<T> = fn(&ConvGeometry, usize, &[T], &[T], &mut [T], &mut [T]) -> Result<()>;
-
-/// The three kernels of one set, as function pointers.
-struct Kernels<T> {
-    forward: ForwardFn<T>,
-    backward_input: BackwardInputFn<T>,
-    backward_params: BackwardParamsFn<T>,
-}
+#[path = "shared/bench_setup.rs"]
+mod bench_setup;
+use bench_setup::{bench_sets, config, values, Kernels};
 
 fn kernel_sets<T: Scalar>() -> [(&'static str, Kernels<T>); 2] {
     [
@@ -80,32 +58,23 @@ fn bench_type<T: Scalar>(c: &mut Criterion, dtype: &str) {
     let mut dx = vec![T::ZERO; x.len()];
     let (mut dw, mut db) = (vec![T::ZERO; w.len()], vec![T::ZERO; 16]);
 
-    let mut fwd = c.benchmark_group("conv2d forward");
-    fwd.throughput(Throughput::Elements(macs));
-    for (name, k) in kernel_sets::<T>() {
-        let id = BenchmarkId::new(format!("3x3 32x32x16->16 same {dtype}"), name);
-        fwd.bench_function(id, |bch| {
-            bch.iter(|| {
-                (k.forward)(&g, 1, black_box(&x), &w, &b, &mut y).unwrap();
-                black_box(&y);
-            })
-        });
-    }
-    fwd.finish();
-
-    let mut bwd = c.benchmark_group("conv2d backward");
-    bwd.throughput(Throughput::Elements(2 * macs));
-    for (name, k) in kernel_sets::<T>() {
-        let id = BenchmarkId::new(format!("3x3 32x32x16->16 same {dtype}"), name);
-        bwd.bench_function(id, |bch| {
-            bch.iter(|| {
-                (k.backward_params)(&g, 1, black_box(&x), &dz, &mut dw, &mut db).unwrap();
-                (k.backward_input)(&g, 1, black_box(&dz), &w, &mut dx).unwrap();
-                black_box((&dw, &db, &dx));
-            })
-        });
-    }
-    bwd.finish();
+    let id = format!("3x3 32x32x16->16 same {dtype}");
+    bench_sets(
+        c,
+        ["conv2d forward", "conv2d backward"],
+        &id,
+        Some([macs, 2 * macs]),
+        kernel_sets::<T>(),
+        |k| {
+            (k.forward)(&g, 1, black_box(&x), &w, &b, &mut y).unwrap();
+            black_box(&y);
+        },
+        |k| {
+            (k.backward_params)(&g, 1, black_box(&x), &dz, &mut dw, &mut db).unwrap();
+            (k.backward_input)(&g, 1, black_box(&dz), &w, &mut dx).unwrap();
+            black_box((&dw, &db, &dx));
+        },
+    );
 }
 
 fn conv(c: &mut Criterion) {
@@ -113,16 +82,9 @@ fn conv(c: &mut Criterion) {
     bench_type::<Q16_16>(c, "q16.16");
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = config(3);
     targets = conv
 }
 criterion_main!(benches);

@@ -23,21 +23,11 @@ use ember_nn::{
     Q16_16,
 };
 
-const BATCH: usize = 16;
+#[path = "shared/bench_setup.rs"]
+mod bench_setup;
+use bench_setup::{config, values};
 
-/// Deterministic values in `[-scale, scale)` (64-bit LCG).
-fn values<T: Scalar>(seed: u64, n: usize, scale: f32) -> Vec<T> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = (s >> 40) as f32 / (1u64 << 24) as f32;
-            T::from_f32((2.0 * u - 1.0) * scale)
-        })
-        .collect()
-}
+const BATCH: usize = 16;
 
 type ForwardFn<T> = fn(&[T], &[T], &[T], &mut [T], usize, usize);
 type BackwardParamsFn<T> = fn(&[T], &[T], &mut [T], &mut [T], usize, usize);
@@ -263,16 +253,9 @@ fn train(c: &mut Criterion) {
     bench_train_type::<Q16_16>(c, "q16.16", "sgd-momentum", sgd);
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = config(2);
     targets = forward, backward, predict, train
 }
 criterion_main!(benches);

@@ -11,38 +11,16 @@
 //! `ember_nn::kernels::optimized::separable`).
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use ember_nn::kernels::geometry::ConvGeometry;
 use ember_nn::kernels::{optimized, reference};
 use ember_nn::layers::{Padding, Window};
-use ember_nn::{Result, Scalar, Q16_16};
+use ember_nn::{Scalar, Q16_16};
 
-/// Deterministic values in `[-scale, scale)` (64-bit LCG).
-fn values<T: Scalar>(seed: u64, n: usize, scale: f32) -> Vec<T> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = (s >> 40) as f32 / (1u64 << 24) as f32;
-            T::from_f32((2.0 * u - 1.0) * scale)
-        })
-        .collect()
-}
-
-type ForwardFn<T> = fn(&ConvGeometry, usize, &[T], &[T], &[T], &mut [T]) -> Result<()>;
-type BackwardInputFn<T> = fn(&ConvGeometry, usize, &[T], &[T], &mut [T]) -> Result<()>;
-type BackwardParamsFn<T> = fn(&ConvGeometry, usize, &[T], &[T], &mut [T], &mut [T]) -> Result<()>;
-
-/// The three kernels of one set, as function pointers.
-struct Kernels<T> {
-    forward: ForwardFn<T>,
-    backward_input: BackwardInputFn<T>,
-    backward_params: BackwardParamsFn<T>,
-}
+#[path = "shared/bench_setup.rs"]
+mod bench_setup;
+use bench_setup::{bench_sets, config, values, Kernels};
 
 fn kernel_sets<T: Scalar>() -> [(&'static str, Kernels<T>); 2] {
     [
@@ -81,33 +59,22 @@ fn bench_type<T: Scalar>(c: &mut Criterion, dtype: &str) {
     let mut y = vec![T::ZERO; n];
     let mut dx = vec![T::ZERO; n];
     let (mut dw, mut db) = (vec![T::ZERO; 9 * 64], vec![T::ZERO; 64]);
-    let mut fwd = c.benchmark_group("depthwise_forward");
-    for (name, k) in kernel_sets::<T>() {
-        fwd.bench_function(
-            BenchmarkId::new(format!("3x3 same 25x5x64 {dtype}"), name),
-            |bch| {
-                bch.iter(|| {
-                    (k.forward)(&g, 1, black_box(&x), &w, &b, &mut y).unwrap();
-                    black_box(&y);
-                })
-            },
-        );
-    }
-    fwd.finish();
-    let mut bwd = c.benchmark_group("depthwise_backward");
-    for (name, k) in kernel_sets::<T>() {
-        bwd.bench_function(
-            BenchmarkId::new(format!("3x3 same 25x5x64 {dtype}"), name),
-            |bch| {
-                bch.iter(|| {
-                    (k.backward_input)(&g, 1, black_box(&dy), &w, &mut dx).unwrap();
-                    (k.backward_params)(&g, 1, &x, &dy, &mut dw, &mut db).unwrap();
-                    black_box((&dx, &dw, &db));
-                })
-            },
-        );
-    }
-    bwd.finish();
+    bench_sets(
+        c,
+        ["depthwise_forward", "depthwise_backward"],
+        &format!("3x3 same 25x5x64 {dtype}"),
+        None,
+        kernel_sets::<T>(),
+        |k| {
+            (k.forward)(&g, 1, black_box(&x), &w, &b, &mut y).unwrap();
+            black_box(&y);
+        },
+        |k| {
+            (k.backward_input)(&g, 1, black_box(&dy), &w, &mut dx).unwrap();
+            (k.backward_params)(&g, 1, &x, &dy, &mut dw, &mut db).unwrap();
+            black_box((&dx, &dw, &db));
+        },
+    );
 }
 
 fn bench_separable<T: Scalar>(c: &mut Criterion, dtype: &str) {
@@ -170,16 +137,9 @@ fn depthwise(c: &mut Criterion) {
     bench_separable::<Q16_16>(c, "q16.16");
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = config(2);
     targets = depthwise
 }
 criterion_main!(benches);

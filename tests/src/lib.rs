@@ -6,6 +6,16 @@
 
 use std::path::PathBuf;
 
+pub mod golden;
+pub mod twin;
+
+pub use golden::{
+    case_named, check_finite_differences, dims, forward_backward, forward_backward_weightless,
+    keras_layer, layer_cases, lcg_from_state, lcg_values, read_cases, refs, train_f32,
+    weighted_output_sum, worst_abs, worst_rel, worst_share, worst_summary, FiniteDiff, Pass,
+    Trained,
+};
+
 use ember_cli::blob_file::AlignedBytes;
 use ember_cli::convert::{convert, DTypeChoice};
 use ember_cli::keras::read_keras_file;

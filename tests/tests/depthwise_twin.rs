@@ -10,61 +10,8 @@
 use ember_nn::kernels::geometry::ConvGeometry;
 use ember_nn::kernels::{optimized, reference};
 use ember_nn::layers::{Padding, Window};
-use ember_nn::{Scalar, Q16_16};
-
-/// A small deterministic generator (64-bit LCG, Knuth's MMIX constants).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next_u32(&mut self) -> u32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 32) as u32
-    }
-
-    fn value(&mut self, scale: f32) -> f32 {
-        (self.next_u32() as f32 / 4294967296.0 * 2.0 - 1.0) * scale
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + self.next_u32() as usize % (hi - lo + 1)
-    }
-}
-
-trait Bits: Scalar {
-    fn bits(self) -> u32;
-}
-
-impl Bits for f32 {
-    fn bits(self) -> u32 {
-        self.to_bits()
-    }
-}
-
-impl Bits for Q16_16 {
-    fn bits(self) -> u32 {
-        self.to_bits() as u32
-    }
-}
-
-fn fill<T: Scalar>(rng: &mut Lcg, n: usize, scale: f32) -> Vec<T> {
-    (0..n).map(|_| T::from_f32(rng.value(scale))).collect()
-}
-
-#[track_caller]
-fn assert_bits<T: Bits>(what: &str, got: &[T], want: &[T]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (k, (g, w)) in got.iter().zip(want).enumerate() {
-        assert_eq!(
-            g.bits(),
-            w.bits(),
-            "{what}: element {k}: optimized {g:?}, reference {w:?}"
-        );
-    }
-}
+use ember_nn::Q16_16;
+use ember_tests::twin::{assert_bits, fill, Bits, Lcg};
 
 /// A random geometry that fits (valid windows are drawn until one fits the input).
 fn geometry(rng: &mut Lcg, dm: usize) -> ConvGeometry {

@@ -5,15 +5,17 @@
 //! Q16.16 smoke test.
 
 use ember_cli::convert::{convert, layer_config, layer_configs, DTypeChoice};
-use ember_cli::keras::{read_keras_file, KerasLayer, KerasWeight};
+use ember_cli::keras::read_keras_file;
 use ember_cli::predict::predict;
 use ember_nn::layers::{
-    ActivationLayer, Context, Dense, Layer, LayerConfig, LeakyReLU, PReLU, ReLU, Softmax,
-    ThresholdedReLU, ELU,
+    ActivationLayer, Dense, Layer, LayerConfig, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU,
+    ELU,
 };
-use ember_nn::{Activation, Error, Scalar, Sequential, Shape, TensorView, TensorViewMut, Q16_16};
-use ember_tests::{assert_close, blob, cases, fixture, npy};
-use serde_json::Value;
+use ember_nn::{Activation, Error, Scalar, Shape, Q16_16};
+use ember_tests::{
+    assert_close, blob, cases, fixture, forward_backward, keras_layer, layer_cases, lcg_from_state,
+    npy, train_f32, worst_summary, Pass,
+};
 
 const DIR: &str = "activations";
 
@@ -51,55 +53,6 @@ const NAMES: [&str; 29] = [
     "log_softmax",
 ];
 
-/// Forward and backward of one layer on a batch; returns (y, dx, dparams).
-fn run<T: Scalar>(
-    config: &LayerConfig,
-    params: &[&[T]],
-    input: Shape,
-    batch: usize,
-    x: &[T],
-    dy: &[T],
-) -> ember_nn::Result<(Vec<T>, Vec<T>, Vec<T>)> {
-    let out = config.output_shape(input)?;
-    let xs = input.with_batch(batch)?;
-    let ys = out.with_batch(batch)?;
-    let mut y = vec![T::ZERO; ys.len()];
-    config.forward(
-        params,
-        TensorView::new(xs, x)?,
-        TensorViewMut::new(ys, &mut y)?,
-        &Context::default(),
-    )?;
-    let mut d = dy.to_vec();
-    let mut dx = vec![T::ZERO; x.len()];
-    let np: usize = config.param_shapes(input)?.iter().map(|s| s.len()).sum();
-    let mut dp = vec![T::ZERO; np];
-    config.backward(
-        params,
-        TensorView::new(xs, x)?,
-        TensorView::new(ys, &y)?,
-        &mut d,
-        Some(&mut dx),
-        Some(&mut dp),
-        &Context::default(),
-    )?;
-    Ok((y, dx, dp))
-}
-
-/// The measured error, for the log: `max |a − e| / |e|` over elements with
-/// `|e| ≥ 1e-3`, and `max |a − e|` over all.
-fn worst_rel(a: &[f32], e: &[f32]) -> String {
-    let (mut rel, mut abs) = (0.0f32, 0.0f32);
-    for (a, e) in a.iter().zip(e) {
-        let d = (a - e).abs();
-        abs = abs.max(d);
-        if e.abs() >= 1e-3 {
-            rel = rel.max(d / e.abs());
-        }
-    }
-    format!("rel {rel:.1e} abs {abs:.1e}")
-}
-
 fn sample_shape() -> (Shape, usize) {
     let x = npy(DIR, "x.npy");
     (Shape::new(&x.shape[1..]).unwrap(), x.shape[0])
@@ -116,11 +69,11 @@ fn activation_functions_match_keras() {
         let want_dx = npy(DIR, &format!("act_{name}_dx.npy")).data;
         // As a separate layer (receives x).
         let layer = LayerConfig::Activation(ActivationLayer { activation: a });
-        let (y, dx, _) = run(&layer, &[], input, batch, &x, &c).unwrap();
+        let Pass { y, dx, .. } = forward_backward(&layer, &[], input, batch, &x, &c).unwrap();
         println!(
             "{name}: worst y {}, dx {}",
-            worst_rel(&y, &want_y),
-            worst_rel(&dx, &want_dx)
+            worst_summary(&y, &want_y),
+            worst_summary(&dx, &want_dx)
         );
         assert_close(&format!("{name} y"), &y, &want_y, 1e-5, 1e-6);
         assert_close(&format!("{name} dx"), &dx, &want_dx, 1e-5, 1e-6);
@@ -133,28 +86,12 @@ fn activation_functions_match_keras() {
     }
 }
 
-fn keras_layer(case: &Value, weights: Vec<KerasWeight>) -> KerasLayer {
-    KerasLayer {
-        name: case["config"]["name"].as_str().unwrap().to_string(),
-        class_name: case["class_name"].as_str().unwrap().to_string(),
-        config: case["config"].clone(),
-        trainable: true,
-        weights,
-    }
-}
-
-fn layer_cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(fixture(DIR, "layers.json")).unwrap();
-    let json: Value = serde_json::from_str(&text).unwrap();
-    json["cases"].as_array().unwrap().clone()
-}
-
 #[test]
 fn activation_layers_match_keras() {
     let (input, batch) = sample_shape();
     let x = npy(DIR, "x.npy").data;
     let c = npy(DIR, "c.npy").data;
-    let cases = layer_cases();
+    let cases = layer_cases(DIR);
     assert_eq!(cases.len(), 20);
     for case in &cases {
         let name = case["name"].as_str().unwrap();
@@ -162,22 +99,23 @@ fn activation_layers_match_keras() {
         let weights: Vec<Vec<f32>> = (0..n_w)
             .map(|i| npy(DIR, &format!("layer_{name}_w{i}.npy")).data)
             .collect();
-        let config = layer_config(&keras_layer(case, Vec::new())).unwrap();
+        let config = layer_config(&keras_layer(case)).unwrap();
         assert_eq!(config.keras_class(), case["class_name"].as_str().unwrap());
         let params: Vec<&[f32]> = weights.iter().map(|w| w.as_slice()).collect();
-        let (y, dx, dp) = run(&config, &params, input, batch, &x, &c).unwrap();
+        let Pass { y, dx, dparams: dp } =
+            forward_backward(&config, &params, input, batch, &x, &c).unwrap();
         let want_y = npy(DIR, &format!("layer_{name}_y.npy")).data;
         let want_dx = npy(DIR, &format!("layer_{name}_dx.npy")).data;
         println!(
             "{name}: worst y {}, dx {}",
-            worst_rel(&y, &want_y),
-            worst_rel(&dx, &want_dx)
+            worst_summary(&y, &want_y),
+            worst_summary(&dx, &want_dx)
         );
         assert_close(&format!("{name} y"), &y, &want_y, 1e-5, 1e-6);
         assert_close(&format!("{name} dx"), &dx, &want_dx, 1e-5, 1e-6);
         if n_w == 1 {
             let want = npy(DIR, &format!("layer_{name}_dw0.npy")).data;
-            println!("{name}: worst dalpha {}", worst_rel(&dp, &want));
+            println!("{name}: worst dalpha {}", worst_summary(&dp, &want));
             assert_close(&format!("{name} dalpha"), &dp, &want, 1e-5, 1e-6);
         } else {
             assert!(dp.is_empty());
@@ -187,10 +125,10 @@ fn activation_layers_match_keras() {
 
 #[test]
 fn converter_reads_layer_options() {
-    let cases = layer_cases();
+    let cases = layer_cases(DIR);
     let by_name = |n: &str| {
         let case = cases.iter().find(|c| c["name"] == n).unwrap();
-        layer_config(&keras_layer(case, Vec::new())).unwrap()
+        layer_config(&keras_layer(case)).unwrap()
     };
     assert_eq!(
         by_name("relu_all"),
@@ -229,7 +167,7 @@ fn converter_reads_layer_options() {
     cfg.remove("negative_slope");
     cfg.insert("alpha".into(), serde_json::json!(0.125));
     assert_eq!(
-        layer_config(&keras_layer(&tf2, Vec::new())).unwrap(),
+        layer_config(&keras_layer(&tf2)).unwrap(),
         LayerConfig::LeakyReLU(LeakyReLU {
             negative_slope: 0.125
         })
@@ -238,7 +176,7 @@ fn converter_reads_layer_options() {
     let prelu = cases.iter().find(|c| c["name"] == "prelu").unwrap();
     let mut bad = prelu.clone();
     bad["config"]["alpha_constraint"] = serde_json::json!({"class_name": "RadialConstraint"});
-    let err = layer_config(&keras_layer(&bad, Vec::new())).unwrap_err();
+    let err = layer_config(&keras_layer(&bad)).unwrap_err();
     assert!(err.to_string().contains("alpha_constraint"), "{err}");
     let mut bad = cases
         .iter()
@@ -246,7 +184,7 @@ fn converter_reads_layer_options() {
         .unwrap()
         .clone();
     bad["config"]["axis"] = serde_json::json!([1, 2]);
-    let err = layer_config(&keras_layer(&bad, Vec::new())).unwrap_err();
+    let err = layer_config(&keras_layer(&bad)).unwrap_err();
     assert!(err.to_string().contains("axis"), "{err}");
     let mut bad = cases
         .iter()
@@ -254,7 +192,7 @@ fn converter_reads_layer_options() {
         .unwrap()
         .clone();
     bad["config"]["activation"] = serde_json::json!("sparsemax");
-    let err = layer_config(&keras_layer(&bad, Vec::new())).unwrap_err();
+    let err = layer_config(&keras_layer(&bad)).unwrap_err();
     assert!(err.to_string().contains("sparsemax"), "{err}");
 }
 
@@ -310,7 +248,10 @@ fn model_predictions_match_keras() {
     let x = npy(DIR, "model_x.npy");
     let want = npy(DIR, "model_y.npy");
     let y = predict(blob(DIR, DTypeChoice::F32).as_slice(), &x, 2).unwrap();
-    println!("model predict: worst {}", worst_rel(&y.data, &want.data));
+    println!(
+        "model predict: worst {}",
+        worst_summary(&y.data, &want.data)
+    );
     assert_close("activations_mlp predict", &y.data, &want.data, 1e-5, 1e-7);
 }
 
@@ -320,35 +261,20 @@ fn model_training_matches_keras() {
     assert_eq!(cs.len(), 1);
     for case in cs {
         let b = blob(DIR, DTypeChoice::F32);
-        let needed = Sequential::<f32>::training_bytes(b.as_slice(), &case.config).unwrap();
-        let mut arena = ember_cli::blob_file::AlignedBytes::zeroed(needed);
-        let mut m =
-            Sequential::<f32>::for_training(b.as_slice(), arena.as_mut_slice(), case.config)
-                .unwrap();
         let xs = npy(DIR, &format!("train_{}_x.npy", case.name));
         let ys = npy(DIR, &format!("train_{}_y.npy", case.name));
-        let (xn, yn) = (xs.data.len() / case.steps, ys.data.len() / case.steps);
-        let mut losses = Vec::new();
-        for k in 0..case.steps {
-            losses.push(
-                m.train_on_batch(
-                    &xs.data[k * xn..(k + 1) * xn],
-                    &ys.data[k * yn..(k + 1) * yn],
-                )
-                .unwrap(),
-            );
-        }
+        let t = train_f32(b.as_slice(), case.config, case.steps, &xs.data, &ys.data);
         let want = npy(DIR, &format!("train_{}_losses.npy", case.name));
-        assert_close("losses", &losses, &want.data, 1e-5, 1e-7);
+        assert_close("losses", &t.losses, &want.data, 1e-5, 1e-7);
         let mut i = 0;
-        for l in 0..m.graph().layers().len() {
-            for p in 0..m.graph().layers()[l].params.len() {
-                let w = m.param(l, p).unwrap();
-                let want = npy(DIR, &format!("train_{}_w{i}.npy", case.name));
-                println!("model training w{i}: worst {}", worst_rel(w, &want.data));
-                assert_close(&format!("w{i}"), w, &want.data, 1e-5, 1e-6);
-                i += 1;
-            }
+        for w in t.params.iter().flatten() {
+            let want = npy(DIR, &format!("train_{}_w{i}.npy", case.name));
+            println!(
+                "model training w{i}: worst {}",
+                worst_summary(w, &want.data)
+            );
+            assert_close(&format!("w{i}"), w, &want.data, 1e-5, 1e-6);
+            i += 1;
         }
         // Dense ×4 (kernel, bias) + 2 PReLU alphas.
         assert_eq!(i, 10);
@@ -356,7 +282,7 @@ fn model_training_matches_keras() {
         // negative inputs, no gradient, as in Keras).
         let k = read_keras_file(&fixture(DIR, "model.keras")).unwrap();
         assert_ne!(
-            m.param(3, 0).unwrap(),
+            t.params[3][0].as_slice(),
             k.layers[3].weights[0].data.as_slice()
         );
     }
@@ -367,15 +293,7 @@ fn model_training_matches_keras() {
 
 /// Deterministic values in [-1, 1).
 fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
+    lcg_from_state(seed.wrapping_mul(6364136223846793005).wrapping_add(1), n)
 }
 
 const H: f32 = 1e-2;
@@ -391,9 +309,11 @@ fn gradcheck(what: &str, config: LayerConfig, params: &[Vec<f32>], kinks: &[f32]
         .collect();
     let c = values(batch * input.len(), 12);
     let refs: Vec<&[f32]> = params.iter().map(|p| p.as_slice()).collect();
-    let (_, dx, dp) = run(&config, &refs, input, batch, &x, &c).unwrap();
+    let Pass {
+        dx, dparams: dp, ..
+    } = forward_backward(&config, &refs, input, batch, &x, &c).unwrap();
     let objective = |x: &[f32], params: &[&[f32]]| -> f32 {
-        let (y, _, _) = run(&config, params, input, batch, x, &c).unwrap();
+        let Pass { y, .. } = forward_backward(&config, params, input, batch, x, &c).unwrap();
         y.iter().zip(&c).map(|(a, b)| a * b).sum()
     };
     let near_kink = |v: f32| kinks.iter().any(|k| (v - k).abs() < 2.0 * H);
@@ -577,10 +497,18 @@ fn fixed_point_smoke() {
     ]);
     for (config, params) in configs {
         let pf: Vec<&[f32]> = params.iter().map(|p| p.as_slice()).collect();
-        let (yf, dxf, dpf) = run(&config, &pf, input, batch, &x, &c).unwrap();
+        let Pass {
+            y: yf,
+            dx: dxf,
+            dparams: dpf,
+        } = forward_backward(&config, &pf, input, batch, &x, &c).unwrap();
         let pq_own: Vec<Vec<Q16_16>> = params.iter().map(|p| q(p)).collect();
         let pq: Vec<&[Q16_16]> = pq_own.iter().map(|p| p.as_slice()).collect();
-        let (yq, dxq, dpq) = run(&config, &pq, input, batch, &q(&x), &q(&c)).unwrap();
+        let Pass {
+            y: yq,
+            dx: dxq,
+            dparams: dpq,
+        } = forward_backward(&config, &pq, input, batch, &q(&x), &q(&c)).unwrap();
         let what = format!("{config:?}");
         // exponential(3) ≈ 20: relative tolerance for the large values.
         assert_close(&format!("{what} y"), &f(&yq), &yf, 1e-4, 2e-4);

@@ -7,30 +7,14 @@
 //! Q16.16.
 
 use ember_cli::convert::{convert, layer_config, DTypeChoice};
-use ember_cli::keras::{read_keras_file, KerasLayer};
+use ember_cli::keras::read_keras_file;
 use ember_cli::predict::predict;
 use ember_nn::layers::{BatchNormalization, Context, Layer, LayerConfig};
 use ember_nn::{Scalar, Sequential, Shape, TensorView, TensorViewMut, Trainable, Q16_16};
-use ember_tests::{assert_close, blob, cases, fixture, npy};
+use ember_tests::{assert_close, blob, cases, fixture, keras_layer, layer_cases, npy};
 use serde_json::Value;
 
 const DIR: &str = "batchnorm";
-
-fn layer_cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(fixture(DIR, "layers.json")).unwrap();
-    let json: Value = serde_json::from_str(&text).unwrap();
-    json["cases"].as_array().unwrap().clone()
-}
-
-fn keras_layer(case: &Value) -> KerasLayer {
-    KerasLayer {
-        name: case["config"]["name"].as_str().unwrap().to_string(),
-        class_name: "BatchNormalization".into(),
-        config: case["config"].clone(),
-        trainable: true,
-        weights: Vec::new(),
-    }
-}
 
 fn bn_of(case: &Value) -> BatchNormalization {
     match layer_config(&keras_layer(case)).unwrap() {
@@ -98,7 +82,7 @@ fn weights(name: &str, bn: &BatchNormalization) -> Vec<Vec<f32>> {
 
 #[test]
 fn layers_match_keras() {
-    let cases = layer_cases();
+    let cases = layer_cases(DIR);
     assert_eq!(cases.len(), 6);
     for case in &cases {
         let name = case["name"].as_str().unwrap();
@@ -129,7 +113,7 @@ fn layers_match_keras() {
 /// L = Σ c ⊙ bn(x) in training mode, by central differences, for x, gamma and beta.
 #[test]
 fn gradients_match_finite_differences() {
-    for case in layer_cases() {
+    for case in layer_cases(DIR) {
         let name = case["name"].as_str().unwrap();
         let bn = bn_of(&case);
         let x = npy(DIR, &format!("layer_{name}_x.npy"));
@@ -181,7 +165,7 @@ fn gradients_match_finite_differences() {
 
 #[test]
 fn converter_reads_options() {
-    let case = layer_cases()
+    let case = layer_cases(DIR)
         .into_iter()
         .find(|c| c["name"] == "image")
         .unwrap();
@@ -196,7 +180,7 @@ fn converter_reads_options() {
             scale: true
         }
     );
-    let axis1 = layer_cases()
+    let axis1 = layer_cases(DIR)
         .into_iter()
         .find(|c| c["name"] == "axis1")
         .unwrap();
@@ -411,7 +395,7 @@ fn frozen_batchnorm_runs_in_inference_mode() {
 fn fixed_point_follows_f32() {
     let q = |v: &[f32]| v.iter().map(|&a| Q16_16::from_f32(a)).collect::<Vec<_>>();
     let f = |v: &[Q16_16]| v.iter().map(|a| a.to_f32()).collect::<Vec<_>>();
-    for case in layer_cases() {
+    for case in layer_cases(DIR) {
         let name = case["name"].as_str().unwrap();
         let bn = bn_of(&case);
         let x = npy(DIR, &format!("layer_{name}_x.npy"));

@@ -7,99 +7,21 @@ use ember_cli::convert::layer_config;
 use ember_cli::keras::KerasLayer;
 use ember_nn::layers::{Context, Conv1D, Conv2D, LayerConfig, Padding};
 use ember_nn::{Activation, Error, Scalar, Shape, TensorView, TensorViewMut, Q16_16};
-use ember_tests::{assert_close, fixture, npy};
+use ember_tests::{
+    assert_close, case_named, check_finite_differences, dims, forward_backward, keras_layer,
+    lcg_from_state, npy, read_cases, refs, worst_abs, worst_rel, FiniteDiff,
+};
 use serde_json::{json, Value};
 
 const DIR: &str = "conv";
 
-/// Outputs of one forward + backward pass: y, dx, and the parameter gradients (kernel,
-/// then bias) concatenated.
-struct Pass<T> {
-    y: Vec<T>,
-    dx: Vec<T>,
-    dparams: Vec<T>,
-}
-
-fn run<T: Scalar>(
-    config: &LayerConfig,
-    input: Shape,
-    batch: usize,
-    params: &[Vec<T>],
-    x: &[T],
-    c: &[T],
-) -> ember_nn::Result<Pass<T>> {
-    let out = config.output_shape(input)?;
-    let xs = input.with_batch(batch)?;
-    let ys = out.with_batch(batch)?;
-    let refs: Vec<&[T]> = params.iter().map(|p| p.as_slice()).collect();
-    let mut y = vec![T::ZERO; ys.len()];
-    config.forward(
-        &refs,
-        TensorView::new(xs, x)?,
-        TensorViewMut::new(ys, &mut y)?,
-        &Context::default(),
-    )?;
-    let mut dy = c.to_vec();
-    let mut dx = vec![T::ZERO; x.len()];
-    let mut dparams = vec![T::ZERO; params.iter().map(Vec::len).sum()];
-    config.backward(
-        &refs,
-        TensorView::new(xs, x)?,
-        TensorView::new(ys, &y)?,
-        &mut dy,
-        Some(&mut dx),
-        Some(&mut dparams),
-        &Context::default(),
-    )?;
-    Ok(Pass { y, dx, dparams })
-}
-
-/// `max |a − e| / |e|` over the expected values with `|e| ≥ 1e-2` (smaller ones are
-/// covered by the absolute term of the tolerance).
-fn worst_rel(a: &[f32], e: &[f32]) -> f32 {
-    a.iter()
-        .zip(e)
-        .filter(|(_, e)| e.abs() >= 1e-2)
-        .map(|(a, e)| (a - e).abs() / e.abs())
-        .fold(0.0, f32::max)
-}
-
-fn worst_abs(a: &[f32], e: &[f32]) -> f32 {
-    a.iter()
-        .zip(e)
-        .map(|(a, e)| (a - e).abs())
-        .fold(0.0, f32::max)
-}
-
-fn keras_layer(case: &Value) -> KerasLayer {
-    KerasLayer {
-        name: case["config"]["name"].as_str().unwrap().to_string(),
-        class_name: case["class_name"].as_str().unwrap().to_string(),
-        config: case["config"].clone(),
-        trainable: true,
-        weights: Vec::new(),
-    }
-}
-
 fn all_cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(fixture(DIR, "cases.json")).unwrap();
-    let json: Value = serde_json::from_str(&text).unwrap();
-    json["cases"].as_array().unwrap().clone()
+    read_cases(DIR, "cases.json")
 }
 
-fn case_named(name: &str) -> Value {
-    all_cases()
-        .into_iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("{name}"))
-}
-
-fn dims(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect()
+/// Deterministic values in [-1, 1).
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    lcg_from_state(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1, n)
 }
 
 /// A golden case loaded: config, input shape, batch, weights, x, c and the expected
@@ -170,7 +92,8 @@ fn layers_match_keras() {
         let got_shapes: Vec<Vec<u32>> = shapes.iter().map(|s| s.dims().to_vec()).collect();
         assert_eq!(got_shapes, want_shapes, "{name} weight shapes");
 
-        let p = run(&g.config, g.input, g.batch, &g.weights, &g.x, &g.c).unwrap();
+        let p =
+            forward_backward(&g.config, &refs(&g.weights), g.input, g.batch, &g.x, &g.c).unwrap();
         assert_close(&format!("{name} y"), &p.y, &g.y, 1e-5, 1e-6);
         assert_close(&format!("{name} dx"), &p.dx, &g.dx, 1e-5, 1e-6);
         let mut rest = p.dparams.as_slice();
@@ -179,10 +102,15 @@ fn layers_match_keras() {
             let (got, r) = rest.split_at(want.len());
             rest = r;
             assert_close(&format!("{name} dw{i}"), got, want, 1e-5, 1e-6);
-            ws[i] = worst_rel(got, want);
+            ws[i] = worst_rel(got, want, 1e-2);
         }
         assert!(rest.is_empty());
-        let e = [worst_rel(&p.y, &g.y), worst_rel(&p.dx, &g.dx), ws[0], ws[1]];
+        let e = [
+            worst_rel(&p.y, &g.y, 1e-2),
+            worst_rel(&p.dx, &g.dx, 1e-2),
+            ws[0],
+            ws[1],
+        ];
         println!(
             "{name}: worst rel y {:.1e} dx {:.1e} dkernel {:.1e} dbias {:.1e}",
             e[0], e[1], e[2], e[3]
@@ -210,9 +138,11 @@ fn fixed_point_agrees_with_f32() {
     let mut worst = [0.0f32; 3];
     for case in all_cases() {
         let g = golden(&case);
-        let pf = run(&g.config, g.input, g.batch, &g.weights, &g.x, &g.c).unwrap();
+        let pf =
+            forward_backward(&g.config, &refs(&g.weights), g.input, g.batch, &g.x, &g.c).unwrap();
         let wq: Vec<Vec<Q16_16>> = g.weights.iter().map(|w| q(w)).collect();
-        let pq = run(&g.config, g.input, g.batch, &wq, &q(&g.x), &q(&g.c)).unwrap();
+        let pq =
+            forward_backward(&g.config, &refs(&wq), g.input, g.batch, &q(&g.x), &q(&g.c)).unwrap();
         let name = &g.name;
         for (k, (a, e)) in [
             (f(&pq.y), &pf.y),
@@ -232,44 +162,14 @@ fn fixed_point_agrees_with_f32() {
     );
 }
 
-/// Deterministic values in [-1, 1).
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
-
-/// L = Σ c ⊙ layer(x) in f64 summation of the f32 outputs.
-fn objective(
-    config: &LayerConfig,
-    input: Shape,
-    batch: usize,
-    params: &[Vec<f32>],
-    x: &[f32],
-    c: &[f32],
-) -> f64 {
-    let out = config.output_shape(input).unwrap();
-    let mut y = vec![0.0f32; batch * out.len()];
-    let refs: Vec<&[f32]> = params.iter().map(|p| p.as_slice()).collect();
-    config
-        .forward(
-            &refs,
-            TensorView::new(input.with_batch(batch).unwrap(), x).unwrap(),
-            TensorViewMut::new(out.with_batch(batch).unwrap(), &mut y).unwrap(),
-            &Context::default(),
-        )
-        .unwrap();
-    y.iter().zip(c).map(|(&a, &b)| a as f64 * b as f64).sum()
-}
+/// Central differences, step 1e-2, every element, tolerance 2e-3 (relative and absolute).
+const FD: FiniteDiff = FiniteDiff {
+    h: 1e-2,
+    tol: 2e-3,
+    x_stride: 1,
+};
 
 fn gradcheck(what: &str, config: LayerConfig, input: &[usize]) {
-    const H: f32 = 1e-2;
     let input = Shape::new(input).unwrap();
     let batch = 2;
     let shapes = config.param_shapes(input).unwrap();
@@ -281,44 +181,7 @@ fn gradcheck(what: &str, config: LayerConfig, input: &[usize]) {
     let mut x = values(batch * input.len(), 1);
     let n_out = config.output_shape(input).unwrap().len() * batch;
     let c = values(n_out, 2);
-    let p = run(&config, input, batch, &params, &x, &c).unwrap();
-    let check = |what: String, analytic: f32, numeric: f64| {
-        let numeric = numeric as f32;
-        assert!(
-            (analytic - numeric).abs() <= 2e-3 + 2e-3 * numeric.abs(),
-            "{what}: analytic {analytic}, numeric {numeric}"
-        );
-    };
-    for i in 0..x.len() {
-        let v = x[i];
-        x[i] = v + H;
-        let up = objective(&config, input, batch, &params, &x, &c);
-        x[i] = v - H;
-        let down = objective(&config, input, batch, &params, &x, &c);
-        x[i] = v;
-        check(
-            format!("{what} dx[{i}]"),
-            p.dx[i],
-            (up - down) / (2.0 * H as f64),
-        );
-    }
-    let mut offset = 0;
-    for k in 0..params.len() {
-        for i in 0..params[k].len() {
-            let v = params[k][i];
-            params[k][i] = v + H;
-            let up = objective(&config, input, batch, &params, &x, &c);
-            params[k][i] = v - H;
-            let down = objective(&config, input, batch, &params, &x, &c);
-            params[k][i] = v;
-            check(
-                format!("{what} dparam{k}[{i}]"),
-                p.dparams[offset + i],
-                (up - down) / (2.0 * H as f64),
-            );
-        }
-        offset += params[k].len();
-    }
+    check_finite_differences(what, &config, input, batch, &mut params, &mut x, &c, FD);
 }
 
 fn conv2d(filters: u32, k: [u32; 2], s: [u32; 2], padding: Padding, d: [u32; 2]) -> Conv2D {
@@ -386,11 +249,11 @@ fn finite_differences_agree_with_backward() {
 fn converter_reads_every_option() {
     let conf = |c: &Value| layer_config(&keras_layer(c));
     assert_eq!(
-        conf(&case_named("c2_same_s2_even")).unwrap(),
+        conf(&case_named(all_cases(), "c2_same_s2_even")).unwrap(),
         LayerConfig::Conv2D(conv2d(4, [3, 3], [2, 2], Padding::Same, [1, 1]))
     );
     assert_eq!(
-        conf(&case_named("c1_causal_nobias_sigmoid")).unwrap(),
+        conf(&case_named(all_cases(), "c1_causal_nobias_sigmoid")).unwrap(),
         LayerConfig::Conv1D(Conv1D {
             filters: 2,
             kernel_size: 4,
@@ -405,7 +268,7 @@ fn converter_reads_every_option() {
     // Defaults when the optional keys are absent; ints for tuples (tf.keras style); Keras
     // lower-cases padding.
     for (class, base) in [("Conv2D", "c2_groups2"), ("Conv1D", "c1_groups2_relu")] {
-        let mut c = case_named(base);
+        let mut c = case_named(all_cases(), base);
         let filters = c["config"]["filters"].as_u64().unwrap() as u32;
         let o = c["config"].as_object_mut().unwrap();
         o.retain(|k, _| k == "name" || k == "filters" || k == "kernel_size");
@@ -431,7 +294,7 @@ fn converter_reads_every_option() {
     }
     // Every unsupported value is refused by the option's name.
     let refused = |base: &str, key: &str, v: Value| {
-        let mut c = case_named(base);
+        let mut c = case_named(all_cases(), base);
         c["config"][key] = v.clone();
         let err = conf(&c).unwrap_err().to_string();
         assert!(err.contains(key), "{base} {key}={v}: {err}");
@@ -470,19 +333,19 @@ fn converter_reads_every_option() {
     refused("c2_relu", "padding", json!("causal"));
     refused("c2_relu", "kernel_size", json!([3]));
     // strides > 1 together with dilation_rate > 1 (Keras refuses it), even on other axes.
-    let mut c = case_named("c2_strides21");
+    let mut c = case_named(all_cases(), "c2_strides21");
     c["config"]["dilation_rate"] = json!([1, 2]);
     assert!(conf(&c).unwrap_err().to_string().contains("dilation_rate"));
-    let mut c = case_named("c1_valid_s2");
+    let mut c = case_named(all_cases(), "c1_valid_s2");
     c["config"]["dilation_rate"] = json!([2]);
     assert!(conf(&c).unwrap_err().to_string().contains("dilation_rate"));
     // The initializers only matter before training: any value is accepted.
-    let mut c = case_named("c2_relu");
+    let mut c = case_named(all_cases(), "c2_relu");
     c["config"]["kernel_initializer"] = json!("he_normal");
     c["config"]["bias_initializer"] = json!("ones");
     assert!(conf(&c).is_ok());
     // An activation whose backward needs its input: Conv(linear) + Activation.
-    let mut c = case_named("c2_relu");
+    let mut c = case_named(all_cases(), "c2_relu");
     c["config"]["activation"] = json!("gelu");
     let lowered = ember_cli::convert::layer_configs(&keras_layer(&c)).unwrap();
     assert_eq!(lowered.len(), 2);
@@ -659,7 +522,7 @@ fn conv_regularizers_and_constraints_are_read() {
     let l2 = json!({"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.02}});
     let maxnorm = json!({"module": "keras.constraints", "class_name": "MaxNorm",
         "config": {"max_value": 1.5, "axis": [0, 1, 2]}});
-    let mut c = case_named("c2_relu");
+    let mut c = case_named(all_cases(), "c2_relu");
     c["config"]["kernel_regularizer"] = l2.clone();
     c["config"]["kernel_constraint"] = maxnorm.clone();
     c["config"]["activity_regularizer"] = l2.clone();

@@ -4,20 +4,20 @@
 //! checks; Q16.16 against f32; the converter's option handling; bad shapes and buffers.
 
 use ember_cli::convert::{layer_config, layer_configs};
-use ember_cli::keras::{KerasLayer, KerasWeight};
 use ember_nn::layers::{Context, Conv1DTranspose, Conv2DTranspose, LayerConfig, Padding};
 use ember_nn::{Activation, Error, Scalar, Shape, TensorView, TensorViewMut, Q16_16};
-use ember_tests::{assert_close, fixture, npy};
+use ember_tests::{
+    assert_close, case_named, check_finite_differences, dims, fixture, forward_backward,
+    keras_layer, layer_cases, lcg_values, npy, refs, worst_share, FiniteDiff, Pass,
+};
 use serde_json::{json, Value};
 
 const DIR: &str = "conv_transpose";
 
-/// Output, input gradient and parameter gradients of one layer on a batch.
-struct Run<T> {
-    y: Vec<T>,
-    dx: Vec<T>,
-    dparams: Vec<T>,
-}
+/// Relative tolerance of the golden comparisons; `ATOL` guards values near zero, where
+/// a sum of terms of either sign cancels.
+const RTOL: f32 = 1e-5;
+const ATOL: f32 = 1e-6;
 
 /// Forward, then backward with `dy = c`, of `config` on a batch of `input`-shaped samples.
 fn run<T: Scalar>(
@@ -26,76 +26,8 @@ fn run<T: Scalar>(
     params: &[Vec<T>],
     x: &[T],
     c: &[T],
-) -> ember_nn::Result<Run<T>> {
-    let batch = x.len() / input.len();
-    let out = config.output_shape(input)?;
-    let xs = input.with_batch(batch)?;
-    let ys = out.with_batch(batch)?;
-    let p: Vec<&[T]> = params.iter().map(Vec::as_slice).collect();
-    let mut y = vec![T::ZERO; ys.len()];
-    config.forward(
-        &p,
-        TensorView::new(xs, x)?,
-        TensorViewMut::new(ys, &mut y)?,
-        &Context::default(),
-    )?;
-    let mut dy = c.to_vec();
-    let mut dx = vec![T::ZERO; x.len()];
-    let mut dparams = vec![T::ZERO; params.iter().map(Vec::len).sum()];
-    config.backward(
-        &p,
-        TensorView::new(xs, x)?,
-        TensorView::new(ys, &y)?,
-        &mut dy,
-        Some(&mut dx),
-        Some(&mut dparams),
-        &Context::default(),
-    )?;
-    Ok(Run { y, dx, dparams })
-}
-
-/// Relative tolerance of the golden comparisons; `ATOL` guards values near zero, where
-/// a sum of terms of either sign cancels.
-const RTOL: f32 = 1e-5;
-const ATOL: f32 = 1e-6;
-
-/// `max |a − e| / (RTOL·|e| + ATOL)`: the worst element as a fraction of the tolerance.
-fn worst_frac(a: &[f32], e: &[f32]) -> f32 {
-    a.iter()
-        .zip(e)
-        .map(|(a, e)| (a - e).abs() / (RTOL * e.abs() + ATOL))
-        .fold(0.0, f32::max)
-}
-
-fn keras_layer(case: &Value) -> KerasLayer {
-    KerasLayer {
-        name: case["config"]["name"].as_str().unwrap().to_string(),
-        class_name: case["class_name"].as_str().unwrap().to_string(),
-        config: case["config"].clone(),
-        trainable: true,
-        weights: Vec::<KerasWeight>::new(),
-    }
-}
-
-fn layer_cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(fixture(DIR, "layers.json")).unwrap();
-    let json: Value = serde_json::from_str(&text).unwrap();
-    json["cases"].as_array().unwrap().clone()
-}
-
-fn case_named(name: &str) -> Value {
-    layer_cases()
-        .into_iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("{name}"))
-}
-
-fn dims(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect()
+) -> ember_nn::Result<Pass<T>> {
+    forward_backward(config, &refs(params), input, x.len() / input.len(), x, c)
 }
 
 /// A golden case: (config, input shape, weights, x, c).
@@ -114,7 +46,7 @@ fn load(case: &Value) -> (LayerConfig, Shape, Vec<Vec<f32>>, Vec<f32>, Vec<f32>)
 
 #[test]
 fn layers_match_keras() {
-    let cases = layer_cases();
+    let cases = layer_cases(DIR);
     assert_eq!(cases.len(), 21);
     let mut worst = 0.0f32;
     for case in &cases {
@@ -143,7 +75,7 @@ fn layers_match_keras() {
         let r = run(&config, input, &weights, &x, &c).unwrap();
         let mut check = |what: &str, got: &[f32], file: String| {
             let want = npy(DIR, &file).data;
-            let w = worst_frac(got, &want);
+            let w = worst_share(got, &want, RTOL, ATOL);
             worst = worst.max(w);
             println!("{name} {what}: worst {w:.2} of the tolerance");
             assert_close(&format!("{name} {what}"), got, &want, RTOL, ATOL);
@@ -163,84 +95,26 @@ fn layers_match_keras() {
     println!("worst over all cases: {worst:.2} of the tolerance (1e-5·|e| + 1e-6)");
 }
 
-/// Deterministic values in [-1, 1).
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
-
-/// Σ c ⊙ layer(x).
-fn objective(config: &LayerConfig, input: Shape, params: &[Vec<f32>], x: &[f32], c: &[f32]) -> f32 {
-    let batch = x.len() / input.len();
-    let out = config.output_shape(input).unwrap();
-    let p: Vec<&[f32]> = params.iter().map(Vec::as_slice).collect();
-    let mut y = vec![0.0f32; batch * out.len()];
-    config
-        .forward(
-            &p,
-            TensorView::new(input.with_batch(batch).unwrap(), x).unwrap(),
-            TensorViewMut::new(out.with_batch(batch).unwrap(), &mut y).unwrap(),
-            &Context::default(),
-        )
-        .unwrap();
-    // Sum in f64 so the finite difference is not dominated by summation rounding.
-    y.iter().zip(c).map(|(a, b)| (a * b) as f64).sum::<f64>() as f32
-}
+/// Central differences, step 1e-2, every element, tolerance 2e-3 (relative and absolute).
+const FD: FiniteDiff = FiniteDiff {
+    h: 1e-2,
+    tol: 2e-3,
+    x_stride: 1,
+};
 
 fn gradcheck(config: LayerConfig, input: &[usize]) {
-    const H: f32 = 1e-2;
     let input = Shape::new(input).unwrap();
     let batch = 2;
     let shapes = config.param_shapes(input).unwrap();
     let mut params: Vec<Vec<f32>> = shapes
         .iter()
         .enumerate()
-        .map(|(i, s)| values(s.len(), 11 + i as u64))
+        .map(|(i, s)| lcg_values(s.len(), 11 + i as u64))
         .collect();
-    let mut x = values(batch * input.len(), 3);
-    let c = values(batch * config.output_shape(input).unwrap().len(), 5);
-    let r = run(&config, input, &params, &x, &c).unwrap();
-    let check = |what: String, analytic: f32, numeric: f32| {
-        assert!(
-            (analytic - numeric).abs() <= 2e-3 + 2e-3 * numeric.abs(),
-            "{config:?} {what}: analytic {analytic}, numeric {numeric}"
-        );
-    };
-    for i in 0..x.len() {
-        let orig = x[i];
-        x[i] = orig + H;
-        let up = objective(&config, input, &params, &x, &c);
-        x[i] = orig - H;
-        let down = objective(&config, input, &params, &x, &c);
-        x[i] = orig;
-        check(format!("dx[{i}]"), r.dx[i], (up - down) / (2.0 * H));
-    }
-    let mut off = 0;
-    for p in 0..params.len() {
-        for i in 0..params[p].len() {
-            let orig = params[p][i];
-            params[p][i] = orig + H;
-            let up = objective(&config, input, &params, &x, &c);
-            params[p][i] = orig - H;
-            let down = objective(&config, input, &params, &x, &c);
-            params[p][i] = orig;
-            check(
-                format!("dparam{p}[{i}]"),
-                r.dparams[off + i],
-                (up - down) / (2.0 * H),
-            );
-        }
-        off += params[p].len();
-    }
+    let mut x = lcg_values(batch * input.len(), 3);
+    let c = lcg_values(batch * config.output_shape(input).unwrap().len(), 5);
+    let what = format!("{config:?}");
+    check_finite_differences(&what, &config, input, batch, &mut params, &mut x, &c, FD);
 }
 
 /// A `Conv2DTranspose` config, options in Keras's order.
@@ -335,7 +209,7 @@ fn fixed_point_agrees_with_f32() {
     let q = |v: &[f32]| v.iter().map(|&a| Q16_16::from_f32(a)).collect::<Vec<_>>();
     let f = |v: &[Q16_16]| v.iter().map(|a| a.to_f32()).collect::<Vec<_>>();
     let mut worst = 0.0f32;
-    for case in layer_cases() {
+    for case in layer_cases(DIR) {
         let name = case["name"].as_str().unwrap();
         let (config, input, weights, x, c) = load(&case);
         let rf = run(&config, input, &weights, &x, &c).unwrap();
@@ -361,11 +235,11 @@ fn fixed_point_agrees_with_f32() {
 #[test]
 fn converter_reads_every_option() {
     let conv = |v: Value| {
-        let mut case = case_named("s2_same_k3");
+        let mut case = case_named(layer_cases(DIR), "s2_same_k3");
         case["config"] = v;
         layer_config(&keras_layer(&case))
     };
-    let base = case_named("asym_op")["config"].clone();
+    let base = case_named(layer_cases(DIR), "asym_op")["config"].clone();
     assert_eq!(
         conv(base.clone()).unwrap(),
         t2(
@@ -379,7 +253,7 @@ fn converter_reads_every_option() {
             true
         )
     );
-    let c1 = case_named("c1_op1_nobias_tanh");
+    let c1 = case_named(layer_cases(DIR), "c1_op1_nobias_tanh");
     assert_eq!(
         layer_config(&keras_layer(&c1)).unwrap(),
         LayerConfig::Conv1DTranspose(Conv1DTranspose {
@@ -465,7 +339,7 @@ fn converter_reads_every_option() {
         refused(key, json!({"class_name": class, "config": {}}));
     }
     // An activation whose backward needs its input is lowered to linear + Activation.
-    let mut c = case_named("s2_same_k3");
+    let mut c = case_named(layer_cases(DIR), "s2_same_k3");
     c["config"]["activation"] = "gelu".into();
     let lowered = layer_configs(&keras_layer(&c)).unwrap();
     assert_eq!(lowered.len(), 2);

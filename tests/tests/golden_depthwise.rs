@@ -5,7 +5,7 @@
 //! through `Sequential`; bad shapes and buffers.
 
 use ember_cli::convert::{convert, layer_config, layer_configs, DTypeChoice};
-use ember_cli::keras::{read_keras_file, KerasLayer};
+use ember_cli::keras::read_keras_file;
 use ember_cli::predict::predict;
 use ember_nn::blob::{encoded_len, write, LayerSpec};
 use ember_nn::layers::{
@@ -16,45 +16,13 @@ use ember_nn::{
     Activation, Error, Loss, Optimizer, Scalar, Sequential, Sgd, Shape, TensorView, TensorViewMut,
     TrainConfig, Trainable, Q16_16,
 };
-use ember_tests::{assert_close, fixture, npy};
+use ember_tests::{
+    assert_close, case_named, check_finite_differences, dims, fixture, forward_backward,
+    keras_layer, layer_cases, npy, FiniteDiff, Pass,
+};
 use serde_json::{json, Value};
 
 const DIR: &str = "depthwise";
-
-/// Forward, then backward with `dy = c`, of one layer on a batch; returns
-/// `(y, dx, dparams)` (parameter gradients concatenated in Keras's order).
-fn run<T: Scalar>(
-    config: &LayerConfig,
-    params: &[&[T]],
-    input: Shape,
-    batch: usize,
-    x: &[T],
-    c: &[T],
-) -> ember_nn::Result<(Vec<T>, Vec<T>, Vec<T>)> {
-    let out = config.output_shape(input)?;
-    let xs = input.with_batch(batch)?;
-    let ys = out.with_batch(batch)?;
-    let mut y = vec![T::ZERO; ys.len()];
-    config.forward(
-        params,
-        TensorView::new(xs, x)?,
-        TensorViewMut::new(ys, &mut y)?,
-        &Context::default(),
-    )?;
-    let mut d = c.to_vec();
-    let mut dx = vec![T::ZERO; x.len()];
-    let mut dp = vec![T::ZERO; params.iter().map(|p| p.len()).sum()];
-    config.backward(
-        params,
-        TensorView::new(xs, x)?,
-        TensorView::new(ys, &y)?,
-        &mut d,
-        Some(&mut dx),
-        Some(&mut dp),
-        &Context::default(),
-    )?;
-    Ok((y, dx, dp))
-}
 
 /// For the log: the largest `|a − e| / (1e-5·|e| + 1e-6)` (the share of the tolerance
 /// used) and the largest `|a − e| / |e|` over `|e| ≥ 0.1`.
@@ -75,37 +43,6 @@ fn worst(a: &[f32], e: &[f32]) -> [f32; 2] {
 
 fn max2(a: [f32; 2], b: [f32; 2]) -> [f32; 2] {
     [a[0].max(b[0]), a[1].max(b[1])]
-}
-
-fn keras_layer(case: &Value) -> KerasLayer {
-    KerasLayer {
-        name: case["config"]["name"].as_str().unwrap().to_string(),
-        class_name: case["class_name"].as_str().unwrap().to_string(),
-        config: case["config"].clone(),
-        trainable: true,
-        weights: Vec::new(),
-    }
-}
-
-fn layer_cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(fixture(DIR, "layers.json")).unwrap();
-    let json: Value = serde_json::from_str(&text).unwrap();
-    json["cases"].as_array().unwrap().clone()
-}
-
-fn case_named(name: &str) -> Value {
-    layer_cases()
-        .into_iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("{name}"))
-}
-
-fn dims(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect()
 }
 
 /// A golden case: converted config, input shape, batch, x, c and the weights.
@@ -142,7 +79,7 @@ fn golden(case: &Value) -> Golden {
 
 #[test]
 fn layers_match_keras() {
-    let cases = layer_cases();
+    let cases = layer_cases(DIR);
     assert_eq!(cases.len(), 16);
     let mut acc = [[0.0f32; 2]; 3];
     for case in &cases {
@@ -170,7 +107,8 @@ fn layers_match_keras() {
         assert_eq!(got, want, "{name} weight shapes");
 
         let params: Vec<&[f32]> = g.weights.iter().map(|w| w.as_slice()).collect();
-        let (y, dx, dp) = run(&g.config, &params, g.input, g.batch, &g.x, &g.c).unwrap();
+        let Pass { y, dx, dparams: dp } =
+            forward_backward(&g.config, &params, g.input, g.batch, &g.x, &g.c).unwrap();
         let want_y = npy(DIR, &format!("{name}_y.npy")).data;
         let want_dx = npy(DIR, &format!("{name}_dx.npy")).data;
         assert_close(&format!("{name} y"), &y, &want_y, 1e-5, 1e-6);
@@ -200,59 +138,21 @@ fn layers_match_keras() {
 fn gradients_match_finite_differences() {
     const H: f32 = 1e-2;
     let mut checked = 0;
-    for case in layer_cases() {
+    for case in layer_cases(DIR) {
         let g = golden(&case);
         if case["config"]["activation"] == "relu" {
             continue;
         }
-        let objective = |w: &[Vec<f32>], x: &[f32]| -> f64 {
-            let params: Vec<&[f32]> = w.iter().map(|v| v.as_slice()).collect();
-            let out = g.config.output_shape(g.input).unwrap();
-            let mut y = vec![0.0f32; g.batch * out.len()];
-            g.config
-                .forward(
-                    &params,
-                    TensorView::new(g.input.with_batch(g.batch).unwrap(), x).unwrap(),
-                    TensorViewMut::new(out.with_batch(g.batch).unwrap(), &mut y).unwrap(),
-                    &Context::default(),
-                )
-                .unwrap();
-            y.iter().zip(&g.c).map(|(a, b)| (a * b) as f64).sum()
+        let fd = FiniteDiff {
+            h: H,
+            tol: 3e-3,
+            // Every 3rd input element (all of them would be slow for no gain).
+            x_stride: 3,
         };
-        let params: Vec<&[f32]> = g.weights.iter().map(|w| w.as_slice()).collect();
-        let (_, dx, dp) = run(&g.config, &params, g.input, g.batch, &g.x, &g.c).unwrap();
-        let check = |what: String, analytic: f32, up: f64, down: f64| {
-            let numeric = ((up - down) / (2.0 * H as f64)) as f32;
-            assert!(
-                (analytic - numeric).abs() <= 3e-3 + 3e-3 * numeric.abs(),
-                "{what}: analytic {analytic}, numeric {numeric}"
-            );
-        };
-        // Every 3rd input element (all of them would be slow for no gain).
-        let mut x = g.x.clone();
-        for i in (0..x.len()).step_by(3) {
-            let orig = x[i];
-            x[i] = orig + H;
-            let up = objective(&g.weights, &x);
-            x[i] = orig - H;
-            let down = objective(&g.weights, &x);
-            x[i] = orig;
-            check(format!("{} dx[{i}]", g.name), dx[i], up, down);
-        }
-        let mut w = g.weights.clone();
-        let mut off = 0;
-        for k in 0..w.len() {
-            for i in 0..w[k].len() {
-                let orig = w[k][i];
-                w[k][i] = orig + H;
-                let up = objective(&w, &g.x);
-                w[k][i] = orig - H;
-                let down = objective(&w, &g.x);
-                w[k][i] = orig;
-                check(format!("{} dw{k}[{i}]", g.name), dp[off + i], up, down);
-            }
-            off += w[k].len();
-        }
+        let (mut w, mut x) = (g.weights.clone(), g.x.clone());
+        check_finite_differences(
+            &g.name, &g.config, g.input, g.batch, &mut w, &mut x, &g.c, fd,
+        );
         checked += 1;
     }
     assert!(checked >= 14, "{checked}");
@@ -270,14 +170,22 @@ fn fixed_point_agrees_with_f32() {
     let q = |v: &[f32]| v.iter().map(|&a| Q16_16::from_f32(a)).collect::<Vec<_>>();
     let f = |v: &[Q16_16]| v.iter().map(|a| a.to_f32()).collect::<Vec<_>>();
     let mut worst = 0.0f32;
-    for case in layer_cases() {
+    for case in layer_cases(DIR) {
         let g = golden(&case);
         let name = &g.name;
         let params: Vec<&[f32]> = g.weights.iter().map(|w| w.as_slice()).collect();
-        let (yf, dxf, dpf) = run(&g.config, &params, g.input, g.batch, &g.x, &g.c).unwrap();
+        let Pass {
+            y: yf,
+            dx: dxf,
+            dparams: dpf,
+        } = forward_backward(&g.config, &params, g.input, g.batch, &g.x, &g.c).unwrap();
         let wq: Vec<Vec<Q16_16>> = g.weights.iter().map(|w| q(w)).collect();
         let pq: Vec<&[Q16_16]> = wq.iter().map(|w| w.as_slice()).collect();
-        let (yq, dxq, dpq) = run(&g.config, &pq, g.input, g.batch, &q(&g.x), &q(&g.c)).unwrap();
+        let Pass {
+            y: yq,
+            dx: dxq,
+            dparams: dpq,
+        } = forward_backward(&g.config, &pq, g.input, g.batch, &q(&g.x), &q(&g.c)).unwrap();
         for (what, a, e) in [
             ("y", f(&yq), yf),
             ("dx", f(&dxq), dxf),
@@ -299,7 +207,7 @@ fn fixed_point_agrees_with_f32() {
 fn converter_reads_options_and_defaults() {
     let conf = |c: &Value| layer_config(&keras_layer(c));
     assert_eq!(
-        conf(&case_named("dw2d_dm3_same_s2_even")).unwrap(),
+        conf(&case_named(layer_cases(DIR), "dw2d_dm3_same_s2_even")).unwrap(),
         LayerConfig::DepthwiseConv2D(DepthwiseConv2D {
             kernel_size: [3, 3],
             strides: [2, 2],
@@ -311,7 +219,7 @@ fn converter_reads_options_and_defaults() {
         })
     );
     assert_eq!(
-        conf(&case_named("sep1d_dm2_k4_s2_tanh")).unwrap(),
+        conf(&case_named(layer_cases(DIR), "sep1d_dm2_k4_s2_tanh")).unwrap(),
         LayerConfig::SeparableConv1D(SeparableConv1D {
             filters: 3,
             kernel_size: 4,
@@ -330,7 +238,7 @@ fn converter_reads_options_and_defaults() {
         ("sep2d_dm2_same", &["kernel_size", "filters"][..]),
         ("sep1d_same", &["kernel_size", "filters"][..]),
     ] {
-        let mut c = case_named(name);
+        let mut c = case_named(layer_cases(DIR), name);
         let obj = c["config"].as_object_mut().unwrap();
         obj.retain(|k, _| keep.contains(&k.as_str()) || k == "name");
         let got = conf(&c).unwrap();
@@ -377,7 +285,7 @@ fn converter_reads_options_and_defaults() {
         assert_eq!(got, want, "{name} defaults");
     }
     // A plain integer stands for the same value on every axis.
-    let mut c = case_named("dw2d_k3_same");
+    let mut c = case_named(layer_cases(DIR), "dw2d_k3_same");
     c["config"]["kernel_size"] = json!(2);
     c["config"]["strides"] = json!(3);
     let LayerConfig::DepthwiseConv2D(d) = conf(&c).unwrap() else {
@@ -385,7 +293,7 @@ fn converter_reads_options_and_defaults() {
     };
     assert_eq!((d.kernel_size, d.strides), ([2, 2], [3, 3]));
     // An activation that needs its input is lowered to linear + Activation.
-    let mut c = case_named("sep2d_dm2_same");
+    let mut c = case_named(layer_cases(DIR), "sep2d_dm2_same");
     c["config"]["activation"] = "gelu".into();
     let lowered = layer_configs(&keras_layer(&c)).unwrap();
     assert_eq!(lowered.len(), 2);
@@ -395,7 +303,7 @@ fn converter_reads_options_and_defaults() {
 #[test]
 fn converter_refuses_unsupported_options_by_name() {
     let refused = |n: &str, key: &str, v: Value| {
-        let mut c = case_named(n);
+        let mut c = case_named(layer_cases(DIR), n);
         c["config"][key] = v.clone();
         let err = layer_config(&keras_layer(&c)).unwrap_err().to_string();
         assert!(err.contains(key), "{n} {key}={v}: {err}");
@@ -448,7 +356,7 @@ fn converter_refuses_unsupported_options_by_name() {
 /// `−lr · ∂L/∂w` with `∂L/∂y = 2y / len(y)`, through the planner's buffers.
 #[test]
 fn blob_round_trip_through_sequential() {
-    for case in layer_cases() {
+    for case in layer_cases(DIR) {
         let g = golden(&case);
         let params: Vec<&[f32]> = g.weights.iter().map(|w| w.as_slice()).collect();
         let specs = [LayerSpec {
@@ -491,7 +399,9 @@ fn blob_round_trip_through_sequential() {
         let target = vec![0.0f32; y.len()];
         m.train_on_batch(&g.x, &target).unwrap();
         let dy: Vec<f32> = y.iter().map(|v| 2.0 * v / y.len() as f32).collect();
-        let (_, _, dp) = run(&g.config, &params, g.input, g.batch, &g.x, &dy).unwrap();
+        let dp = forward_backward(&g.config, &params, g.input, g.batch, &g.x, &dy)
+            .unwrap()
+            .dparams;
         let mut off = 0;
         for (k, w) in g.weights.iter().enumerate() {
             let want: Vec<f32> = w

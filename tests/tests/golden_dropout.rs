@@ -12,7 +12,7 @@
 
 use ember_cli::blob_file::AlignedBytes;
 use ember_cli::convert::{convert, layer_config, DTypeChoice};
-use ember_cli::keras::{read_keras_file, KerasLayer};
+use ember_cli::keras::read_keras_file;
 use ember_cli::predict::predict;
 use ember_nn::layers::{
     AlphaDropout, Context, Dropout, GaussianDropout, GaussianNoise, LayerConfig,
@@ -22,33 +22,10 @@ use ember_nn::{
     Error, Loss, Optimizer, Scalar, Sequential, Sgd, Shape, TensorView, TensorViewMut, TrainConfig,
     Trainable, Q16_16,
 };
-use ember_tests::{assert_close, fixture, npy};
+use ember_tests::{assert_close, case_named, fixture, keras_layer, layer_cases, npy};
 use serde_json::Value;
 
 const DIR: &str = "dropout";
-
-fn keras_layer(case: &Value) -> KerasLayer {
-    KerasLayer {
-        name: case["config"]["name"].as_str().unwrap().to_string(),
-        class_name: case["class_name"].as_str().unwrap().to_string(),
-        config: case["config"].clone(),
-        trainable: true,
-        weights: Vec::new(),
-    }
-}
-
-fn layer_cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(fixture(DIR, "layers.json")).unwrap();
-    let json: Value = serde_json::from_str(&text).unwrap();
-    json["cases"].as_array().unwrap().clone()
-}
-
-fn case_named(name: &str) -> Value {
-    layer_cases()
-        .into_iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("{name}"))
-}
 
 /// Forward (and backward with cotangent `c`) of a layer on `[batch, n]`; returns (y, dx).
 fn run<T: Scalar>(
@@ -106,7 +83,7 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
 }
 
 fn all_configs() -> Vec<LayerConfig> {
-    layer_cases()
+    layer_cases(DIR)
         .iter()
         .filter(|c| c["config"]["noise_shape"].is_null())
         .map(|c| layer_config(&keras_layer(c)).unwrap())
@@ -115,7 +92,7 @@ fn all_configs() -> Vec<LayerConfig> {
 
 #[test]
 fn converter_reads_options() {
-    let conf = |n: &str| layer_config(&keras_layer(&case_named(n))).unwrap();
+    let conf = |n: &str| layer_config(&keras_layer(&case_named(layer_cases(DIR), n))).unwrap();
     assert_eq!(
         conf("dropout_0_3"),
         LayerConfig::Dropout(Dropout {
@@ -152,12 +129,15 @@ fn converter_reads_options() {
         })
     );
     // noise_shape is refused by name.
-    let err = layer_config(&keras_layer(&case_named("dropout_noise_shape")))
-        .unwrap_err()
-        .to_string();
+    let err = layer_config(&keras_layer(&case_named(
+        layer_cases(DIR),
+        "dropout_noise_shape",
+    )))
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("noise_shape"), "{err}");
     let refused = |n: &str, key: &str, v: Value| {
-        let mut c = case_named(n);
+        let mut c = case_named(layer_cases(DIR), n);
         c["config"][key] = v.clone();
         let err = layer_config(&keras_layer(&c)).unwrap_err().to_string();
         assert!(err.contains(key), "{n} {key}={v}: {err}");
@@ -229,7 +209,7 @@ fn inference_is_the_identity() {
 
 #[test]
 fn training_statistics_match_keras() {
-    for case in layer_cases() {
+    for case in layer_cases(DIR) {
         let Some(ks) = case.get("keras_stats") else {
             continue;
         };

@@ -4,29 +4,12 @@
 //! converter's options; bad shapes; Q16.16.
 
 use ember_cli::convert::layer_config;
-use ember_cli::keras::KerasLayer;
 use ember_nn::layers::{Context, Layer, LayerConfig, LayerNormalization};
 use ember_nn::{Scalar, Shape, TensorView, TensorViewMut, Q16_16};
-use ember_tests::{assert_close, fixture, npy};
+use ember_tests::{assert_close, keras_layer, layer_cases, npy};
 use serde_json::Value;
 
 const DIR: &str = "layernorm";
-
-fn cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(fixture(DIR, "layers.json")).unwrap();
-    let json: Value = serde_json::from_str(&text).unwrap();
-    json["cases"].as_array().unwrap().clone()
-}
-
-fn keras_layer(case: &Value) -> KerasLayer {
-    KerasLayer {
-        name: case["config"]["name"].as_str().unwrap().to_string(),
-        class_name: "LayerNormalization".into(),
-        config: case["config"].clone(),
-        trainable: true,
-        weights: Vec::new(),
-    }
-}
 
 fn ln_of(case: &Value) -> LayerNormalization {
     match layer_config(&keras_layer(case)).unwrap() {
@@ -94,7 +77,7 @@ fn load(case: &Value) -> Case {
 
 #[test]
 fn layers_match_keras() {
-    let cs = cases();
+    let cs = layer_cases(DIR);
     assert_eq!(cs.len(), 6);
     for case in &cs {
         let k = load(case);
@@ -123,7 +106,7 @@ fn layers_match_keras() {
 
 #[test]
 fn gradients_match_finite_differences() {
-    for case in cases() {
+    for case in layer_cases(DIR) {
         let k = load(&case);
         let objective = |x: &[f32], ws: &[Vec<f32>]| -> f64 {
             let (y, _, _) = run(&k.ln, k.shape, x, &k.c, ws).unwrap();
@@ -169,9 +152,12 @@ fn gradients_match_finite_differences() {
 
 #[test]
 fn converter_reads_options_and_refuses_the_rest() {
-    let case = cases().into_iter().find(|c| c["name"] == "seq").unwrap();
+    let case = layer_cases(DIR)
+        .into_iter()
+        .find(|c| c["name"] == "seq")
+        .unwrap();
     assert_eq!(ln_of(&case), LayerNormalization::last_axis(1e-2));
-    let image = cases()
+    let image = layer_cases(DIR)
         .into_iter()
         .find(|c| c["name"] == "image_all")
         .unwrap();
@@ -246,7 +232,7 @@ fn bad_buffers_are_errors() {
 fn fixed_point_follows_f32() {
     let q = |v: &[f32]| v.iter().map(|&a| Q16_16::from_f32(a)).collect::<Vec<_>>();
     let f = |v: &[Q16_16]| v.iter().map(|a| a.to_f32()).collect::<Vec<_>>();
-    for case in cases() {
+    for case in layer_cases(DIR) {
         let k = load(&case);
         let wq: Vec<Vec<Q16_16>> = k.ws.iter().map(|w| q(w)).collect();
         let (yf, dxf, dwf) = run(&k.ln, k.shape, &k.x, &k.c, &k.ws).unwrap();

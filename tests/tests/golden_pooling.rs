@@ -6,16 +6,19 @@
 //! shapes are in `pooling_checks.rs`.
 
 use ember_cli::convert::{convert, layer_config, DTypeChoice};
-use ember_cli::keras::{read_keras_file, KerasLayer};
+use ember_cli::keras::read_keras_file;
 use ember_cli::predict::predict;
-use ember_nn::layers::{Context, LayerConfig, MaxPooling1D, MaxPooling2D, Padding};
-use ember_nn::{Scalar, Sequential, Shape, TensorView, TensorViewMut, Q16_16};
-use ember_tests::{assert_close, blob, cases, fixture, npy};
-use serde_json::Value;
+use ember_nn::layers::{LayerConfig, MaxPooling1D, MaxPooling2D, Padding};
+use ember_nn::{Scalar, Shape, Q16_16};
+use ember_tests::{
+    assert_close, blob, case_named, cases, dims, fixture, forward_backward_weightless, keras_layer,
+    layer_cases, npy, train_f32, worst_abs, worst_rel,
+};
 
 const DIR: &str = "pooling";
 
-/// Forward and backward of one parameter-free layer on a batch; returns (y, dx).
+/// Forward and backward of one parameter-free layer on a batch; returns (y, dx). dx starts
+/// as garbage: the backward pass must overwrite, not accumulate into, it.
 fn run<T: Scalar>(
     config: &LayerConfig,
     input: Shape,
@@ -23,80 +26,19 @@ fn run<T: Scalar>(
     x: &[T],
     dy: &[T],
 ) -> ember_nn::Result<(Vec<T>, Vec<T>)> {
-    let out = config.output_shape(input)?;
-    assert!(config.param_shapes(input)?.is_empty());
+    let r = forward_backward_weightless(config, input, batch, x, dy, T::from_f32(7.0))?;
     assert_eq!(config.macs(input), 0);
-    let xs = input.with_batch(batch)?;
-    let ys = out.with_batch(batch)?;
-    let mut y = vec![T::ZERO; ys.len()];
-    config.forward(
-        &[],
-        TensorView::new(xs, x)?,
-        TensorViewMut::new(ys, &mut y)?,
-        &Context::default(),
-    )?;
-    let mut d = dy.to_vec();
-    // Garbage in dx: the backward pass must overwrite, not accumulate into, it.
-    let mut dx = vec![T::from_f32(7.0); x.len()];
-    config.backward(
-        &[],
-        TensorView::new(xs, x)?,
-        TensorView::new(ys, &y)?,
-        &mut d,
-        Some(&mut dx),
-        None,
-        &Context::default(),
-    )?;
-    Ok((y, dx))
+    Ok(r)
 }
 
 /// `(max |a − e| / |e|` over `|e| ≥ 1e-3`, `max |a − e|)`.
 fn worst(a: &[f32], e: &[f32]) -> (f32, f32) {
-    let (mut rel, mut abs) = (0.0f32, 0.0f32);
-    for (a, e) in a.iter().zip(e) {
-        let d = (a - e).abs();
-        abs = abs.max(d);
-        if e.abs() >= 1e-3 {
-            rel = rel.max(d / e.abs());
-        }
-    }
-    (rel, abs)
-}
-
-fn keras_layer(case: &Value) -> KerasLayer {
-    KerasLayer {
-        name: case["config"]["name"].as_str().unwrap().to_string(),
-        class_name: case["class_name"].as_str().unwrap().to_string(),
-        config: case["config"].clone(),
-        trainable: true,
-        weights: Vec::new(),
-    }
-}
-
-fn layer_cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(fixture(DIR, "layers.json")).unwrap();
-    let json: Value = serde_json::from_str(&text).unwrap();
-    json["cases"].as_array().unwrap().clone()
-}
-
-fn dims(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect()
-}
-
-fn case_named(name: &str) -> Value {
-    layer_cases()
-        .into_iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("{name}"))
+    (worst_rel(a, e, 1e-3), worst_abs(a, e))
 }
 
 #[test]
 fn layers_match_keras() {
-    let cases = layer_cases();
+    let cases = layer_cases(DIR);
     assert_eq!(cases.len(), 40);
     let (mut worst_y, mut worst_dx) = ((0.0f32, 0.0f32), (0.0f32, 0.0f32));
     for case in &cases {
@@ -142,7 +84,7 @@ fn layers_match_keras() {
 /// The tie cases have tied inputs, and in the global ones Keras's gradient is split.
 #[test]
 fn tie_cases_exercise_the_tie_rules() {
-    for case in layer_cases().iter().filter(|c| c["inputs"] == "ties") {
+    for case in layer_cases(DIR).iter().filter(|c| c["inputs"] == "ties") {
         let name = case["name"].as_str().unwrap();
         let x = npy(DIR, &format!("layer_{name}_x.npy")).data;
         assert!(x.iter().all(|v| [0.0, 1.0, 2.0].contains(v)), "{name}");
@@ -245,43 +187,25 @@ fn model_training_matches_keras() {
     assert_eq!(cs.len(), 1);
     for case in cs {
         let b = blob(DIR, DTypeChoice::F32);
-        let needed = Sequential::<f32>::training_bytes(b.as_slice(), &case.config).unwrap();
-        let mut arena = ember_cli::blob_file::AlignedBytes::zeroed(needed);
-        let mut m =
-            Sequential::<f32>::for_training(b.as_slice(), arena.as_mut_slice(), case.config)
-                .unwrap();
         let xs = npy(DIR, &format!("train_{}_x.npy", case.name));
         let ys = npy(DIR, &format!("train_{}_y.npy", case.name));
-        let (xn, yn) = (xs.data.len() / case.steps, ys.data.len() / case.steps);
-        let mut losses = Vec::new();
-        for k in 0..case.steps {
-            losses.push(
-                m.train_on_batch(
-                    &xs.data[k * xn..(k + 1) * xn],
-                    &ys.data[k * yn..(k + 1) * yn],
-                )
-                .unwrap(),
-            );
-        }
+        let t = train_f32(b.as_slice(), case.config, case.steps, &xs.data, &ys.data);
         let want = npy(DIR, &format!("train_{}_losses.npy", case.name));
-        assert_close("losses", &losses, &want.data, 1e-5, 1e-7);
+        assert_close("losses", &t.losses, &want.data, 1e-5, 1e-7);
         let k = read_keras_file(&fixture(DIR, "model.keras")).unwrap();
         let mut i = 0;
-        for l in 0..m.graph().layers().len() {
-            for p in 0..m.graph().layers()[l].params.len() {
-                let w = m.param(l, p).unwrap();
-                let want = npy(DIR, &format!("train_{}_w{i}.npy", case.name));
-                let e = worst(w, &want.data);
-                println!("w{i}: worst rel {:.1e} abs {:.1e}", e.0, e.1);
-                assert_close(&format!("w{i}"), w, &want.data, 1e-5, 1e-6);
-                i += 1;
-            }
+        for w in t.params.iter().flatten() {
+            let want = npy(DIR, &format!("train_{}_w{i}.npy", case.name));
+            let e = worst(w, &want.data);
+            println!("w{i}: worst rel {:.1e} abs {:.1e}", e.0, e.1);
+            assert_close(&format!("w{i}"), w, &want.data, 1e-5, 1e-6);
+            i += 1;
         }
         // Dense ×3 (kernel, bias).
         assert_eq!(i, 6);
         // The first Dense trained, so gradients crossed every pooling layer.
         assert_ne!(
-            m.param(0, 0).unwrap(),
+            t.params[0][0].as_slice(),
             k.layers[0].weights[0].data.as_slice()
         );
     }
@@ -303,7 +227,7 @@ fn fixed_point_agrees_with_f32() {
     let q = |v: &[f32]| v.iter().map(|&a| Q16_16::from_f32(a)).collect::<Vec<_>>();
     let f = |v: &[Q16_16]| v.iter().map(|a| a.to_f32()).collect::<Vec<_>>();
     let (mut wy, mut wdx) = (0.0f32, 0.0f32);
-    for case in layer_cases() {
+    for case in layer_cases(DIR) {
         let name = case["name"].as_str().unwrap();
         let class = case["class_name"].as_str().unwrap();
         let config = layer_config(&keras_layer(&case)).unwrap();
@@ -350,12 +274,12 @@ fn cases_cover_the_required_geometries() {
         "gap2d_keepdims",
         "gmp2d_ties",
     ] {
-        let c = case_named(name);
+        let c = case_named(layer_cases(DIR), name);
         assert!(c.is_object());
     }
     // Pool 3, stride 2, same on an even input pads 0 before and 1 after: 8 → 4 outputs.
     assert_eq!(
-        dims(&case_named("mp1d_p3s2_same_even")["output_shape"]),
+        dims(&case_named(layer_cases(DIR), "mp1d_p3s2_same_even")["output_shape"]),
         [4, 2]
     );
 }

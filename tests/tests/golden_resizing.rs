@@ -10,7 +10,10 @@ use ember_nn::layers::{
     UpSampling2D, ZeroPadding1D, ZeroPadding2D,
 };
 use ember_nn::{Error, Scalar, Shape, TensorView, TensorViewMut, Q16_16};
-use ember_tests::{assert_close, fixture, npy};
+use ember_tests::{
+    assert_close, check_finite_differences, dims, forward_backward_weightless, layer_cases,
+    lcg_values, npy, FiniteDiff,
+};
 use serde_json::{json, Value};
 
 const DIR: &str = "resizing";
@@ -24,30 +27,7 @@ fn run<T: Scalar>(
     x: &[T],
     c: &[T],
 ) -> ember_nn::Result<(Vec<T>, Vec<T>)> {
-    let batch = x.len() / input.len();
-    let out = config.output_shape(input)?;
-    assert!(config.param_shapes(input)?.is_empty());
-    let xs = input.with_batch(batch)?;
-    let ys = out.with_batch(batch)?;
-    let mut y = vec![T::ZERO; ys.len()];
-    config.forward(
-        &[],
-        TensorView::new(xs, x)?,
-        TensorViewMut::new(ys, &mut y)?,
-        &Context::default(),
-    )?;
-    let mut dy = c.to_vec();
-    let mut dx = vec![T::ZERO; x.len()];
-    config.backward(
-        &[],
-        TensorView::new(xs, x)?,
-        TensorView::new(ys, &y)?,
-        &mut dy,
-        Some(&mut dx),
-        None,
-        &Context::default(),
-    )?;
-    Ok((y, dx))
+    forward_backward_weightless(config, input, x.len() / input.len(), x, c, T::ZERO)
 }
 
 fn keras_layer(class: &str, config: Value) -> KerasLayer {
@@ -58,20 +38,6 @@ fn keras_layer(class: &str, config: Value) -> KerasLayer {
         trainable: true,
         weights: Vec::new(),
     }
-}
-
-fn layer_cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(fixture(DIR, "layers.json")).unwrap();
-    let json: Value = serde_json::from_str(&text).unwrap();
-    json["cases"].as_array().unwrap().clone()
-}
-
-fn dims(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect()
 }
 
 fn load(case: &Value) -> (String, LayerConfig, Shape, Vec<f32>, Vec<f32>) {
@@ -99,7 +65,7 @@ fn is_bilinear(c: &LayerConfig) -> bool {
 
 #[test]
 fn layers_match_keras() {
-    let cases = layer_cases();
+    let cases = layer_cases(DIR);
     assert_eq!(cases.len(), 23);
     let mut worst = 0.0f32;
     for case in &cases {
@@ -128,49 +94,21 @@ fn layers_match_keras() {
     println!("worst over all cases: {worst:.2} of the tolerance (1e-5·|e| + 1e-6)");
 }
 
-/// Deterministic values in [-1, 1).
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
-
 /// Every layer is linear in x, so central differences are exact up to rounding: each
 /// input's gradient is checked against (L(x + h·e) − L(x − h·e)) / 2h.
 #[test]
 fn gradients_match_finite_differences() {
     const H: f32 = 1e-2;
-    for case in layer_cases() {
+    for case in layer_cases(DIR) {
         let (name, config, input, _, _) = load(&case);
-        let x0 = values(2 * input.len(), 7);
-        let c = values(2 * config.output_shape(input).unwrap().len(), 9);
-        let (_, dx) = run(&config, input, &x0, &c).unwrap();
-        let objective = |x: &[f32]| {
-            let (y, _) = run(&config, input, x, &c).unwrap();
-            y.iter().zip(&c).map(|(a, b)| (a * b) as f64).sum::<f64>() as f32
+        let mut x = lcg_values(2 * input.len(), 7);
+        let c = lcg_values(2 * config.output_shape(input).unwrap().len(), 9);
+        let fd = FiniteDiff {
+            h: H,
+            tol: 1e-3,
+            x_stride: 1,
         };
-        let mut x = x0.clone();
-        for i in 0..x.len() {
-            x[i] = x0[i] + H;
-            let up = objective(&x);
-            x[i] = x0[i] - H;
-            let down = objective(&x);
-            x[i] = x0[i];
-            let numeric = (up - down) / (2.0 * H);
-            assert!(
-                (dx[i] - numeric).abs() <= 1e-3 + 1e-3 * numeric.abs(),
-                "{name} dx[{i}]: analytic {}, numeric {numeric}",
-                dx[i]
-            );
-        }
+        check_finite_differences(&name, &config, input, 2, &mut [], &mut x, &c, fd);
     }
 }
 
@@ -183,7 +121,7 @@ fn gradients_match_finite_differences() {
 fn fixed_point_agrees_with_f32() {
     let q = |v: &[f32]| v.iter().map(|&a| Q16_16::from_f32(a)).collect::<Vec<_>>();
     let mut worst = 0.0f32;
-    for case in layer_cases() {
+    for case in layer_cases(DIR) {
         let (name, config, input, x, c) = load(&case);
         let (yf, dxf) = run(&config, input, &x, &c).unwrap();
         let (yq, dxq) = run(&config, input, &q(&x), &q(&c)).unwrap();

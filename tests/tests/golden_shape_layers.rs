@@ -4,11 +4,14 @@
 //! shapes, a converted Sequential's predictions and 3 SGD steps, and Q16.16.
 
 use ember_cli::convert::{convert, layer_config, DTypeChoice};
-use ember_cli::keras::{read_keras_file, KerasLayer};
+use ember_cli::keras::read_keras_file;
 use ember_cli::predict::predict;
 use ember_nn::layers::{Context, Flatten, LayerConfig, Permute, RepeatVector, Reshape};
-use ember_nn::{Error, Scalar, Sequential, Shape, TensorView, TensorViewMut, Q16_16};
-use ember_tests::{assert_close, blob, cases, fixture, npy};
+use ember_nn::{Error, Scalar, Shape, TensorView, TensorViewMut, Q16_16};
+use ember_tests::{
+    assert_close, blob, case_named, cases, dims, fixture, forward_backward_weightless, keras_layer,
+    layer_cases, npy, train_f32, worst_summary,
+};
 use serde_json::Value;
 
 const DIR: &str = "shape_layers";
@@ -21,79 +24,14 @@ fn run<T: Scalar>(
     x: &[T],
     dy: &[T],
 ) -> ember_nn::Result<(Vec<T>, Vec<T>)> {
-    let out = config.output_shape(input)?;
-    assert!(config.param_shapes(input)?.is_empty());
+    let r = forward_backward_weightless(config, input, batch, x, dy, T::ZERO)?;
     assert_eq!(config.macs(input), 0);
-    let xs = input.with_batch(batch)?;
-    let ys = out.with_batch(batch)?;
-    let mut y = vec![T::ZERO; ys.len()];
-    config.forward(
-        &[],
-        TensorView::new(xs, x)?,
-        TensorViewMut::new(ys, &mut y)?,
-        &Context::default(),
-    )?;
-    let mut d = dy.to_vec();
-    let mut dx = vec![T::ZERO; x.len()];
-    config.backward(
-        &[],
-        TensorView::new(xs, x)?,
-        TensorView::new(ys, &y)?,
-        &mut d,
-        Some(&mut dx),
-        None,
-        &Context::default(),
-    )?;
-    Ok((y, dx))
-}
-
-/// For the log: `max |a − e| / |e|` over `|e| ≥ 1e-3`, and `max |a − e|`.
-fn worst(a: &[f32], e: &[f32]) -> String {
-    let (mut rel, mut abs) = (0.0f32, 0.0f32);
-    for (a, e) in a.iter().zip(e) {
-        let d = (a - e).abs();
-        abs = abs.max(d);
-        if e.abs() >= 1e-3 {
-            rel = rel.max(d / e.abs());
-        }
-    }
-    format!("rel {rel:.1e} abs {abs:.1e}")
-}
-
-fn keras_layer(case: &Value) -> KerasLayer {
-    KerasLayer {
-        name: case["config"]["name"].as_str().unwrap().to_string(),
-        class_name: case["class_name"].as_str().unwrap().to_string(),
-        config: case["config"].clone(),
-        trainable: true,
-        weights: Vec::new(),
-    }
-}
-
-fn layer_cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(fixture(DIR, "layers.json")).unwrap();
-    let json: Value = serde_json::from_str(&text).unwrap();
-    json["cases"].as_array().unwrap().clone()
-}
-
-fn dims(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect()
-}
-
-fn case_named(name: &str) -> Value {
-    layer_cases()
-        .into_iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("{name}"))
+    Ok(r)
 }
 
 #[test]
 fn layers_match_keras() {
-    let cases = layer_cases();
+    let cases = layer_cases(DIR);
     assert_eq!(cases.len(), 15);
     for case in &cases {
         let name = case["name"].as_str().unwrap();
@@ -114,14 +52,14 @@ fn layers_match_keras() {
         // Pure data movement: exact. RepeatVector's gradient sums n copies (float order
         // may differ from XLA's).
         assert_eq!(y, want_y, "{name} y");
-        println!("{name}: dx worst {}", worst(&dx, &want_dx));
+        println!("{name}: dx worst {}", worst_summary(&dx, &want_dx));
         assert_close(&format!("{name} dx"), &dx, &want_dx, 1e-6, 1e-7);
     }
 }
 
 #[test]
 fn converter_reads_options() {
-    let conf = |n: &str| layer_config(&keras_layer(&case_named(n))).unwrap();
+    let conf = |n: &str| layer_config(&keras_layer(&case_named(layer_cases(DIR), n))).unwrap();
     assert_eq!(conf("flatten_rank3"), LayerConfig::Flatten(Flatten));
     assert_eq!(
         conf("reshape_4_m1"),
@@ -137,7 +75,7 @@ fn converter_reads_options() {
     );
     // Unsupported or invalid options are refused by name.
     let refused = |n: &str, key: &str, v: Value| {
-        let mut c = case_named(n);
+        let mut c = case_named(layer_cases(DIR), n);
         c["config"][key] = v.clone();
         let err = layer_config(&keras_layer(&c)).unwrap_err().to_string();
         assert!(err.contains(key), "{n} {key}={v}: {err}");
@@ -158,7 +96,7 @@ fn converter_reads_options() {
     refused("repeat_vector_3", "n", serde_json::json!(2.5));
     refused("repeat_vector_3", "dtype", "float16".into());
     // Keras's default data format (absent key) is channels_last.
-    let mut c = case_named("flatten_rank3");
+    let mut c = case_named(layer_cases(DIR), "flatten_rank3");
     c["config"].as_object_mut().unwrap().remove("data_format");
     assert_eq!(
         layer_config(&keras_layer(&c)).unwrap(),
@@ -266,7 +204,7 @@ fn model_predictions_match_keras() {
     let want = npy(DIR, "model_y.npy");
     // Batch 2 over 5 samples: also exercises predict's chunking.
     let y = predict(b.as_slice(), &x, 2).unwrap();
-    println!("predict: worst {}", worst(&y.data, &want.data));
+    println!("predict: worst {}", worst_summary(&y.data, &want.data));
     assert_close("shape_layers_mlp predict", &y.data, &want.data, 1e-5, 1e-7);
 }
 
@@ -276,42 +214,24 @@ fn model_training_matches_keras() {
     assert_eq!(cs.len(), 1);
     for case in cs {
         let b = blob(DIR, DTypeChoice::F32);
-        let needed = Sequential::<f32>::training_bytes(b.as_slice(), &case.config).unwrap();
-        let mut arena = ember_cli::blob_file::AlignedBytes::zeroed(needed);
-        let mut m =
-            Sequential::<f32>::for_training(b.as_slice(), arena.as_mut_slice(), case.config)
-                .unwrap();
         let xs = npy(DIR, &format!("train_{}_x.npy", case.name));
         let ys = npy(DIR, &format!("train_{}_y.npy", case.name));
-        let (xn, yn) = (xs.data.len() / case.steps, ys.data.len() / case.steps);
-        let mut losses = Vec::new();
-        for k in 0..case.steps {
-            losses.push(
-                m.train_on_batch(
-                    &xs.data[k * xn..(k + 1) * xn],
-                    &ys.data[k * yn..(k + 1) * yn],
-                )
-                .unwrap(),
-            );
-        }
+        let t = train_f32(b.as_slice(), case.config, case.steps, &xs.data, &ys.data);
         let want = npy(DIR, &format!("train_{}_losses.npy", case.name));
-        assert_close("losses", &losses, &want.data, 1e-5, 1e-7);
+        assert_close("losses", &t.losses, &want.data, 1e-5, 1e-7);
         let k = read_keras_file(&fixture(DIR, "model.keras")).unwrap();
         let mut i = 0;
-        for l in 0..m.graph().layers().len() {
-            for p in 0..m.graph().layers()[l].params.len() {
-                let w = m.param(l, p).unwrap();
-                let want = npy(DIR, &format!("train_{}_w{i}.npy", case.name));
-                println!("w{i}: worst {}", worst(w, &want.data));
-                assert_close(&format!("w{i}"), w, &want.data, 1e-5, 1e-6);
-                i += 1;
-            }
+        for w in t.params.iter().flatten() {
+            let want = npy(DIR, &format!("train_{}_w{i}.npy", case.name));
+            println!("w{i}: worst {}", worst_summary(w, &want.data));
+            assert_close(&format!("w{i}"), w, &want.data, 1e-5, 1e-6);
+            i += 1;
         }
         // Dense ×4 (kernel, bias).
         assert_eq!(i, 8);
         // The first Dense trained, so gradients crossed every reshaping layer.
         assert_ne!(
-            m.param(0, 0).unwrap(),
+            t.params[0][0].as_slice(),
             k.layers[0].weights[0].data.as_slice()
         );
     }
@@ -320,7 +240,7 @@ fn model_training_matches_keras() {
 #[test]
 fn fixed_point_moves_values_exactly() {
     let q = |v: &[f32]| v.iter().map(|&a| Q16_16::from_f32(a)).collect::<Vec<_>>();
-    for case in layer_cases() {
+    for case in layer_cases(DIR) {
         let name = case["name"].as_str().unwrap();
         let config = layer_config(&keras_layer(&case)).unwrap();
         let input = Shape::new(&dims(&case["input_shape"])).unwrap();

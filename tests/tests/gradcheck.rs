@@ -3,21 +3,7 @@
 
 use ember_nn::layers::{Context, Dense, Layer};
 use ember_nn::{Activation, Loss, Shape, TensorView, TensorViewMut};
-
-/// Deterministic values in [-1, 1).
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
+use ember_tests::lcg_values as values;
 
 const H: f32 = 1e-2;
 

@@ -8,62 +8,8 @@
 
 use ember_nn::kernels::optimized::dense as opt;
 use ember_nn::kernels::reference::dense as reference;
-use ember_nn::{Scalar, Q16_16};
-
-/// A small deterministic generator (64-bit LCG, Knuth's MMIX constants).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next_u32(&mut self) -> u32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 32) as u32
-    }
-
-    /// Uniform in `[-scale, scale)`.
-    fn value(&mut self, scale: f32) -> f32 {
-        (self.next_u32() as f32 / 4294967296.0 * 2.0 - 1.0) * scale
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        self.next_u32() as usize % n
-    }
-}
-
-/// The scalar types under test, with a bit pattern to compare exactly.
-trait Bits: Scalar {
-    fn bits(self) -> u32;
-}
-
-impl Bits for f32 {
-    fn bits(self) -> u32 {
-        self.to_bits()
-    }
-}
-
-impl Bits for Q16_16 {
-    fn bits(self) -> u32 {
-        self.to_bits() as u32
-    }
-}
-
-fn fill<T: Scalar>(rng: &mut Lcg, n: usize, scale: f32) -> Vec<T> {
-    (0..n).map(|_| T::from_f32(rng.value(scale))).collect()
-}
-
-#[track_caller]
-fn assert_bits<T: Bits>(what: &str, got: &[T], want: &[T]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (k, (g, w)) in got.iter().zip(want).enumerate() {
-        assert_eq!(
-            g.bits(),
-            w.bits(),
-            "{what}: element {k}: optimized {g:?}, reference {w:?}"
-        );
-    }
-}
+use ember_nn::Q16_16;
+use ember_tests::twin::{assert_bits, fill, Bits, Lcg};
 
 /// Runs all three kernels, reference and optimized, on consistent shapes.
 fn twin_shapes<T: Bits>(seed: u64, scale: f32) {

@@ -14,6 +14,7 @@ mod conv;
 mod conv_transpose;
 mod dense;
 mod depthwise;
+mod engine;
 mod masked;
 mod normalization;
 mod pooling;

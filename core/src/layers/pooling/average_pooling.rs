@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Mode, Pool};
-use crate::layers::{Context, Layer, Padding, ParamShapes};
-use crate::{Result, Scalar, Shape, TensorView, TensorViewMut};
+use crate::layers::engine::EngineLayer;
+use crate::layers::Padding;
 
 /// Average pooling over steps: Keras's
 /// `keras.layers.AveragePooling1D(pool_size, strides=None, padding="valid")`, channels
@@ -47,48 +47,12 @@ pub struct AveragePooling1D {
     pub padding: Padding,
 }
 
-impl AveragePooling1D {
-    fn pool(&self) -> Pool {
-        Pool::one_d(self.pool_size, self.strides, self.padding, Mode::Average)
-    }
-}
-
-impl Layer for AveragePooling1D {
+impl EngineLayer for AveragePooling1D {
     const KERAS_CLASS: &'static str = "AveragePooling1D";
+    type Engine = Pool;
 
-    fn output_shape(&self, input: Shape) -> Result<Shape> {
-        self.pool().output_shape(input)
-    }
-
-    fn param_shapes(&self, _input: Shape) -> Result<ParamShapes> {
-        Ok(ParamShapes::new())
-    }
-
-    fn macs(&self, _input: Shape) -> usize {
-        0
-    }
-
-    fn forward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorViewMut<'_, T>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.pool().forward(params, x, y)
-    }
-
-    fn backward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorView<'_, T>,
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
-        _dparams: Option<&mut [T]>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.pool().backward(params, x, y, dy, dx)
+    fn engine(&self) -> Pool {
+        Pool::one_d(self.pool_size, self.strides, self.padding, Mode::Average)
     }
 }
 
@@ -128,47 +92,11 @@ pub struct AveragePooling2D {
     pub padding: Padding,
 }
 
-impl AveragePooling2D {
-    fn pool(&self) -> Pool {
-        Pool::two_d(self.pool_size, self.strides, self.padding, Mode::Average)
-    }
-}
-
-impl Layer for AveragePooling2D {
+impl EngineLayer for AveragePooling2D {
     const KERAS_CLASS: &'static str = "AveragePooling2D";
+    type Engine = Pool;
 
-    fn output_shape(&self, input: Shape) -> Result<Shape> {
-        self.pool().output_shape(input)
-    }
-
-    fn param_shapes(&self, _input: Shape) -> Result<ParamShapes> {
-        Ok(ParamShapes::new())
-    }
-
-    fn macs(&self, _input: Shape) -> usize {
-        0
-    }
-
-    fn forward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorViewMut<'_, T>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.pool().forward(params, x, y)
-    }
-
-    fn backward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorView<'_, T>,
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
-        _dparams: Option<&mut [T]>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.pool().backward(params, x, y, dy, dx)
+    fn engine(&self) -> Pool {
+        Pool::two_d(self.pool_size, self.strides, self.padding, Mode::Average)
     }
 }

@@ -5,12 +5,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{batched_len, check, no_params, split_batch};
 use crate::kernels::reference::pooling as kernel;
-use crate::layers::{Context, Layer, ParamShapes};
+use crate::layers::engine::{Engine, EngineLayer};
 use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut};
 
 /// A global reduction over the `spatial` leading axes of a channels-last sample.
 #[derive(Debug, Clone, Copy)]
-struct Global {
+pub struct Global {
     spatial: usize,
     keepdims: bool,
     max: bool,
@@ -29,7 +29,9 @@ impl Global {
             .product();
         Ok((positions, sample.last()))
     }
+}
 
+impl Engine for Global {
     fn output_shape(&self, input: Shape) -> Result<Shape> {
         let (_, c) = self.dims(input)?;
         match (self.keepdims, self.spatial) {
@@ -62,8 +64,9 @@ impl Global {
         params: &[&[T]],
         x: TensorView<'_, T>,
         y: TensorView<'_, T>,
-        dy: &[T],
+        dy: &mut [T],
         dx: Option<&mut [T]>,
+        _dparams: Option<&mut [T]>,
     ) -> Result<()> {
         no_params(params)?;
         let (batch, sample) = split_batch(x.shape())?;
@@ -118,16 +121,6 @@ pub struct GlobalMaxPooling1D {
     pub keepdims: bool,
 }
 
-impl GlobalMaxPooling1D {
-    fn global(&self) -> Global {
-        Global {
-            spatial: 1,
-            keepdims: self.keepdims,
-            max: true,
-        }
-    }
-}
-
 /// Maximum over all rows and columns: Keras's
 /// `keras.layers.GlobalMaxPooling2D(keepdims=False)`, channels last.
 ///
@@ -154,16 +147,6 @@ impl GlobalMaxPooling1D {
 pub struct GlobalMaxPooling2D {
     /// Keep the reduced axes with length 1 (`keepdims=`, default `false`).
     pub keepdims: bool,
-}
-
-impl GlobalMaxPooling2D {
-    fn global(&self) -> Global {
-        Global {
-            spatial: 2,
-            keepdims: self.keepdims,
-            max: true,
-        }
-    }
 }
 
 /// Mean over all steps: Keras's
@@ -193,16 +176,6 @@ pub struct GlobalAveragePooling1D {
     pub keepdims: bool,
 }
 
-impl GlobalAveragePooling1D {
-    fn global(&self) -> Global {
-        Global {
-            spatial: 1,
-            keepdims: self.keepdims,
-            max: false,
-        }
-    }
-}
-
 /// Mean over all rows and columns: Keras's
 /// `keras.layers.GlobalAveragePooling2D(keepdims=False)`, channels last.
 ///
@@ -230,168 +203,54 @@ pub struct GlobalAveragePooling2D {
     pub keepdims: bool,
 }
 
-impl GlobalAveragePooling2D {
-    fn global(&self) -> Global {
+impl EngineLayer for GlobalMaxPooling1D {
+    const KERAS_CLASS: &'static str = "GlobalMaxPooling1D";
+    type Engine = Global;
+
+    fn engine(&self) -> Global {
+        Global {
+            spatial: 1,
+            keepdims: self.keepdims,
+            max: true,
+        }
+    }
+}
+
+impl EngineLayer for GlobalMaxPooling2D {
+    const KERAS_CLASS: &'static str = "GlobalMaxPooling2D";
+    type Engine = Global;
+
+    fn engine(&self) -> Global {
         Global {
             spatial: 2,
+            keepdims: self.keepdims,
+            max: true,
+        }
+    }
+}
+
+impl EngineLayer for GlobalAveragePooling1D {
+    const KERAS_CLASS: &'static str = "GlobalAveragePooling1D";
+    type Engine = Global;
+
+    fn engine(&self) -> Global {
+        Global {
+            spatial: 1,
             keepdims: self.keepdims,
             max: false,
         }
     }
 }
 
-impl Layer for GlobalMaxPooling1D {
-    const KERAS_CLASS: &'static str = "GlobalMaxPooling1D";
-
-    fn output_shape(&self, input: Shape) -> Result<Shape> {
-        self.global().output_shape(input)
-    }
-
-    fn param_shapes(&self, _input: Shape) -> Result<ParamShapes> {
-        Ok(ParamShapes::new())
-    }
-
-    fn macs(&self, _input: Shape) -> usize {
-        0
-    }
-
-    fn forward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorViewMut<'_, T>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.global().forward(params, x, y)
-    }
-
-    fn backward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorView<'_, T>,
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
-        _dparams: Option<&mut [T]>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.global().backward(params, x, y, dy, dx)
-    }
-}
-
-impl Layer for GlobalMaxPooling2D {
-    const KERAS_CLASS: &'static str = "GlobalMaxPooling2D";
-
-    fn output_shape(&self, input: Shape) -> Result<Shape> {
-        self.global().output_shape(input)
-    }
-
-    fn param_shapes(&self, _input: Shape) -> Result<ParamShapes> {
-        Ok(ParamShapes::new())
-    }
-
-    fn macs(&self, _input: Shape) -> usize {
-        0
-    }
-
-    fn forward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorViewMut<'_, T>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.global().forward(params, x, y)
-    }
-
-    fn backward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorView<'_, T>,
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
-        _dparams: Option<&mut [T]>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.global().backward(params, x, y, dy, dx)
-    }
-}
-
-impl Layer for GlobalAveragePooling1D {
-    const KERAS_CLASS: &'static str = "GlobalAveragePooling1D";
-
-    fn output_shape(&self, input: Shape) -> Result<Shape> {
-        self.global().output_shape(input)
-    }
-
-    fn param_shapes(&self, _input: Shape) -> Result<ParamShapes> {
-        Ok(ParamShapes::new())
-    }
-
-    fn macs(&self, _input: Shape) -> usize {
-        0
-    }
-
-    fn forward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorViewMut<'_, T>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.global().forward(params, x, y)
-    }
-
-    fn backward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorView<'_, T>,
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
-        _dparams: Option<&mut [T]>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.global().backward(params, x, y, dy, dx)
-    }
-}
-
-impl Layer for GlobalAveragePooling2D {
+impl EngineLayer for GlobalAveragePooling2D {
     const KERAS_CLASS: &'static str = "GlobalAveragePooling2D";
+    type Engine = Global;
 
-    fn output_shape(&self, input: Shape) -> Result<Shape> {
-        self.global().output_shape(input)
-    }
-
-    fn param_shapes(&self, _input: Shape) -> Result<ParamShapes> {
-        Ok(ParamShapes::new())
-    }
-
-    fn macs(&self, _input: Shape) -> usize {
-        0
-    }
-
-    fn forward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorViewMut<'_, T>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.global().forward(params, x, y)
-    }
-
-    fn backward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorView<'_, T>,
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
-        _dparams: Option<&mut [T]>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.global().backward(params, x, y, dy, dx)
+    fn engine(&self) -> Global {
+        Global {
+            spatial: 2,
+            keepdims: self.keepdims,
+            max: false,
+        }
     }
 }

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Mode, Pool};
-use crate::layers::{Context, Layer, Padding, ParamShapes};
-use crate::{Result, Scalar, Shape, TensorView, TensorViewMut};
+use crate::layers::engine::EngineLayer;
+use crate::layers::Padding;
 
 /// Max pooling over steps: Keras's
 /// `keras.layers.MaxPooling1D(pool_size=2, strides=None, padding="valid")`, channels last.
@@ -59,48 +59,12 @@ impl Default for MaxPooling1D {
     }
 }
 
-impl MaxPooling1D {
-    fn pool(&self) -> Pool {
-        Pool::one_d(self.pool_size, self.strides, self.padding, Mode::Max)
-    }
-}
-
-impl Layer for MaxPooling1D {
+impl EngineLayer for MaxPooling1D {
     const KERAS_CLASS: &'static str = "MaxPooling1D";
+    type Engine = Pool;
 
-    fn output_shape(&self, input: Shape) -> Result<Shape> {
-        self.pool().output_shape(input)
-    }
-
-    fn param_shapes(&self, _input: Shape) -> Result<ParamShapes> {
-        Ok(ParamShapes::new())
-    }
-
-    fn macs(&self, _input: Shape) -> usize {
-        0
-    }
-
-    fn forward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorViewMut<'_, T>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.pool().forward(params, x, y)
-    }
-
-    fn backward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorView<'_, T>,
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
-        _dparams: Option<&mut [T]>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.pool().backward(params, x, y, dy, dx)
+    fn engine(&self) -> Pool {
+        Pool::one_d(self.pool_size, self.strides, self.padding, Mode::Max)
     }
 }
 
@@ -152,47 +116,11 @@ impl Default for MaxPooling2D {
     }
 }
 
-impl MaxPooling2D {
-    fn pool(&self) -> Pool {
-        Pool::two_d(self.pool_size, self.strides, self.padding, Mode::Max)
-    }
-}
-
-impl Layer for MaxPooling2D {
+impl EngineLayer for MaxPooling2D {
     const KERAS_CLASS: &'static str = "MaxPooling2D";
+    type Engine = Pool;
 
-    fn output_shape(&self, input: Shape) -> Result<Shape> {
-        self.pool().output_shape(input)
-    }
-
-    fn param_shapes(&self, _input: Shape) -> Result<ParamShapes> {
-        Ok(ParamShapes::new())
-    }
-
-    fn macs(&self, _input: Shape) -> usize {
-        0
-    }
-
-    fn forward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorViewMut<'_, T>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.pool().forward(params, x, y)
-    }
-
-    fn backward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorView<'_, T>,
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
-        _dparams: Option<&mut [T]>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        self.pool().backward(params, x, y, dy, dx)
+    fn engine(&self) -> Pool {
+        Pool::two_d(self.pool_size, self.strides, self.padding, Mode::Max)
     }
 }

@@ -23,6 +23,7 @@ pub use max_pooling::{MaxPooling1D, MaxPooling2D};
 
 use crate::kernels::geometry::ConvGeometry;
 use crate::kernels::reference::pooling as kernel;
+use crate::layers::engine::Engine;
 use crate::layers::{Padding, Window};
 use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut};
 
@@ -65,7 +66,7 @@ enum Mode {
 /// The options of a windowed pooling layer, as 2-D: `[height, width]` (a 1-D layer has
 /// pool and stride 1 along the height of its `(1, steps, channels)` view).
 #[derive(Debug, Clone, Copy)]
-struct Pool {
+pub struct Pool {
     /// Spatial axes of the Keras layer: 1 or 2.
     spatial: usize,
     pool: [u32; 2],
@@ -114,7 +115,9 @@ impl Pool {
         let c = sample.last();
         ConvGeometry::new(h, w, c, wh, ww, self.padding, c)
     }
+}
 
+impl Engine for Pool {
     fn output_shape(&self, input: Shape) -> Result<Shape> {
         let g = self.geometry(input)?;
         match self.spatial {
@@ -146,8 +149,9 @@ impl Pool {
         params: &[&[T]],
         x: TensorView<'_, T>,
         y: TensorView<'_, T>,
-        dy: &[T],
+        dy: &mut [T],
         dx: Option<&mut [T]>,
+        _dparams: Option<&mut [T]>,
     ) -> Result<()> {
         no_params(params)?;
         let (batch, sample) = split_batch(x.shape())?;

@@ -3,9 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{hwc, offsets, resized, shape_of, shift_backward, shift_forward, Shift};
-use crate::layers::{Context, Layer, ParamShapes};
-use crate::{Result, Scalar, Shape, TensorView, TensorViewMut};
+use super::Border;
+use crate::layers::engine::EngineLayer;
 
 /// Drops steps at both ends of a `(steps, c)` sample: Keras's
 /// `keras.layers.Cropping1D(cropping=(1, 1))`, `cropping = (before, after)`; output
@@ -57,112 +56,20 @@ pub struct Cropping2D {
     pub cropping: [[u32; 2]; 2],
 }
 
-/// The output `(h, w, c)` of `[[top, bottom], [left, right]]` cropping.
-fn out_hwc(
-    cropping: [[u32; 2]; 2],
-    (h, w, c): (usize, usize, usize),
-) -> Result<(usize, usize, usize)> {
-    let [[t, b], [l, r]] = cropping;
-    Ok((
-        resized(resized(h, 0, t)?, 0, b)?,
-        resized(resized(w, 0, l)?, 0, r)?,
-        c,
-    ))
-}
-
-/// The output `(h, w)` and the forward shift (`−crop`) on an `(h, w, c)` sample.
-fn geometry(cropping: [[u32; 2]; 2], input: (usize, usize, usize)) -> Result<Shift> {
-    let (oh, ow, _) = out_hwc(cropping, input)?;
-    Ok(Shift {
-        out_hw: (oh, ow),
-        offset: offsets(cropping[0][0], cropping[1][0], -1)?,
-    })
-}
-
-impl Cropping1D {
-    fn as_2d(&self) -> [[u32; 2]; 2] {
-        [[0, 0], self.cropping]
-    }
-}
-
-impl Layer for Cropping1D {
+impl EngineLayer for Cropping1D {
     const KERAS_CLASS: &'static str = "Cropping1D";
+    type Engine = Border;
 
-    fn output_shape(&self, input: Shape) -> Result<Shape> {
-        shape_of(2, out_hwc(self.as_2d(), hwc(input, 2)?)?)
-    }
-
-    fn param_shapes(&self, input: Shape) -> Result<ParamShapes> {
-        self.output_shape(input)?;
-        Ok(ParamShapes::new())
-    }
-
-    fn macs(&self, _input: Shape) -> usize {
-        0
-    }
-
-    fn forward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        mut y: TensorViewMut<'_, T>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        let p = self.as_2d();
-        shift_forward(2, params, x, y.data(), |s| geometry(p, s))
-    }
-
-    fn backward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorView<'_, T>,
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
-        _dparams: Option<&mut [T]>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        let p = self.as_2d();
-        shift_backward(2, params, x, y, dy, dx, |s| geometry(p, s))
+    fn engine(&self) -> Border {
+        Border::crop(2, [[0, 0], self.cropping])
     }
 }
 
-impl Layer for Cropping2D {
+impl EngineLayer for Cropping2D {
     const KERAS_CLASS: &'static str = "Cropping2D";
+    type Engine = Border;
 
-    fn output_shape(&self, input: Shape) -> Result<Shape> {
-        shape_of(3, out_hwc(self.cropping, hwc(input, 3)?)?)
-    }
-
-    fn param_shapes(&self, input: Shape) -> Result<ParamShapes> {
-        self.output_shape(input)?;
-        Ok(ParamShapes::new())
-    }
-
-    fn macs(&self, _input: Shape) -> usize {
-        0
-    }
-
-    fn forward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        mut y: TensorViewMut<'_, T>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        shift_forward(3, params, x, y.data(), |s| geometry(self.cropping, s))
-    }
-
-    fn backward<T: Scalar>(
-        &self,
-        params: &[&[T]],
-        x: TensorView<'_, T>,
-        y: TensorView<'_, T>,
-        dy: &mut [T],
-        dx: Option<&mut [T]>,
-        _dparams: Option<&mut [T]>,
-        _ctx: &Context,
-    ) -> Result<()> {
-        shift_backward(3, params, x, y, dy, dx, |s| geometry(self.cropping, s))
+    fn engine(&self) -> Border {
+        Border::crop(3, self.cropping)
     }
 }

@@ -17,7 +17,9 @@ pub use cropping::{Cropping1D, Cropping2D};
 pub use up_sampling::{bilinear_taps, Interpolation, UpSampling1D, UpSampling2D};
 pub use zero_padding::{ZeroPadding1D, ZeroPadding2D};
 
-use crate::{Error, Result, Scalar, Shape, TensorView};
+use crate::layers::engine::Engine;
+use crate::layers::ParamShapes;
+use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut};
 
 /// `Err(ShapeMismatch)` unless `expected == found`.
 fn check(expected: usize, found: usize) -> Result<()> {
@@ -119,46 +121,114 @@ fn elems(h: usize, w: usize, c: usize) -> Result<usize> {
         .ok_or(Error::InvalidShape)
 }
 
-/// Forward of a shift layer (padding, cropping) on samples of rank `rank`.
-fn shift_forward<T: Scalar>(
+/// The engine of a padding (`sign = 1`) or cropping (`sign = −1`) layer on samples of
+/// rank `rank`: `sides = [[top, bottom], [left, right]]` rows and columns added or
+/// dropped.
+#[derive(Debug, Clone, Copy)]
+pub struct Border {
     rank: usize,
-    params: &[&[T]],
-    x: TensorView<'_, T>,
-    y: &mut [T],
-    geometry: impl Fn((usize, usize, usize)) -> Result<Shift>,
-) -> Result<()> {
-    check(0, params.len())?;
-    let (_, (h, w, c)) = batched(x.shape(), rank)?;
-    let g = geometry((h, w, c))?;
-    shift(x.data(), (h, w), y, g.out_hw, c, g.offset)
+    sides: [[u32; 2]; 2],
+    sign: isize,
 }
 
-/// Backward of a shift layer: the opposite shift of `dy` into `dx`.
-#[allow(clippy::too_many_arguments)] // mirrors Layer::backward
-fn shift_backward<T: Scalar>(
-    rank: usize,
-    params: &[&[T]],
-    x: TensorView<'_, T>,
-    y: TensorView<'_, T>,
-    dy: &[T],
-    dx: Option<&mut [T]>,
-    geometry: impl Fn((usize, usize, usize)) -> Result<Shift>,
-) -> Result<()> {
-    check(0, params.len())?;
-    let (batch, (h, w, c)) = batched(x.shape(), rank)?;
-    let g = geometry((h, w, c))?;
-    let n_out = elems(g.out_hw.0, g.out_hw.1, c)?;
-    check(
-        batch.checked_mul(n_out).ok_or(Error::InvalidShape)?,
-        y.data().len(),
-    )?;
-    check(y.data().len(), dy.len())?;
-    if let Some(dx) = dx {
-        check(x.data().len(), dx.len())?;
-        let (t, l) = g.offset;
-        shift(dy, g.out_hw, dx, (h, w), c, (-t, -l))?;
+impl Border {
+    /// Zero padding by `sides`.
+    fn pad(rank: usize, sides: [[u32; 2]; 2]) -> Self {
+        Border {
+            rank,
+            sides,
+            sign: 1,
+        }
     }
-    Ok(())
+
+    /// Cropping by `sides`.
+    fn crop(rank: usize, sides: [[u32; 2]; 2]) -> Self {
+        Border {
+            rank,
+            sides,
+            sign: -1,
+        }
+    }
+
+    /// `src + n` (padding) or `src − n` (cropping) along one axis, checked by
+    /// `resized`.
+    fn resize(&self, src: usize, n: u32) -> Result<usize> {
+        if self.sign > 0 {
+            resized(src, n, 0)
+        } else {
+            resized(src, 0, n)
+        }
+    }
+
+    /// The output `(h, w, c)` for an `(h, w, c)` sample.
+    fn out_hwc(&self, (h, w, c): (usize, usize, usize)) -> Result<(usize, usize, usize)> {
+        let [[t, b], [l, r]] = self.sides;
+        Ok((
+            self.resize(self.resize(h, t)?, b)?,
+            self.resize(self.resize(w, l)?, r)?,
+            c,
+        ))
+    }
+
+    /// The output `(h, w)` and the forward shift on an `(h, w, c)` sample.
+    fn geometry(&self, input: (usize, usize, usize)) -> Result<Shift> {
+        let (oh, ow, _) = self.out_hwc(input)?;
+        Ok(Shift {
+            out_hw: (oh, ow),
+            offset: offsets(self.sides[0][0], self.sides[1][0], self.sign)?,
+        })
+    }
+}
+
+impl Engine for Border {
+    fn output_shape(&self, input: Shape) -> Result<Shape> {
+        shape_of(self.rank, self.out_hwc(hwc(input, self.rank)?)?)
+    }
+
+    /// None, once the input shape is checked.
+    fn param_shapes(&self, input: Shape) -> Result<ParamShapes> {
+        self.output_shape(input)?;
+        Ok(ParamShapes::new())
+    }
+
+    fn forward<T: Scalar>(
+        &self,
+        params: &[&[T]],
+        x: TensorView<'_, T>,
+        mut y: TensorViewMut<'_, T>,
+    ) -> Result<()> {
+        check(0, params.len())?;
+        let (_, (h, w, c)) = batched(x.shape(), self.rank)?;
+        let g = self.geometry((h, w, c))?;
+        shift(x.data(), (h, w), y.data(), g.out_hw, c, g.offset)
+    }
+
+    /// The opposite shift of `dy` into `dx`.
+    fn backward<T: Scalar>(
+        &self,
+        params: &[&[T]],
+        x: TensorView<'_, T>,
+        y: TensorView<'_, T>,
+        dy: &mut [T],
+        dx: Option<&mut [T]>,
+        _dparams: Option<&mut [T]>,
+    ) -> Result<()> {
+        check(0, params.len())?;
+        let (batch, (h, w, c)) = batched(x.shape(), self.rank)?;
+        let g = self.geometry((h, w, c))?;
+        let n_out = elems(g.out_hw.0, g.out_hw.1, c)?;
+        check(
+            batch.checked_mul(n_out).ok_or(Error::InvalidShape)?,
+            y.data().len(),
+        )?;
+        check(y.data().len(), dy.len())?;
+        if let Some(dx) = dx {
+            check(x.data().len(), dx.len())?;
+            let (t, l) = g.offset;
+            shift(dy, g.out_hw, dx, (h, w), c, (-t, -l))?;
+        }
+        Ok(())
+    }
 }
 
 /// Offsets as `isize`, [`Error::InvalidShape`] if one does not fit.
