@@ -39,7 +39,7 @@
 //! - Layer families, all on by default (`all-layers`): `conv`, `pooling`,
 //!   `normalization`, `resizing`. Firmware that sets `default-features = false` and names
 //!   only the families its models use leaves the others' code out of flash (the digits
-//!   MLP firmware: 418 KB → 290 KB of flash). A left-out family keeps its blob variant
+//!   MLP firmware: 418 KB → 285 KB of flash). A left-out family keeps its blob variant
 //!   numbers, and a blob that uses it fails to load with [`Error::LayerNotCompiled`].
 //!
 //! ## Example
