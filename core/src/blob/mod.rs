@@ -12,6 +12,7 @@ pub use header::{
     Header, Sections, ALIGN, FORMAT_VERSION, HEADER_LEN, MAGIC, OLDEST_READABLE_VERSION,
 };
 pub use write::{encoded_len, write, LayerSpec};
+pub(crate) use write::{encoded_len_unfilled, write_filled};
 
 use crate::{Error, Result};
 

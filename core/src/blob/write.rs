@@ -56,27 +56,31 @@ const fn pad(n: usize) -> usize {
 
 /// Walks the layers, checking parameter shapes and computing descriptors and offsets;
 /// calls `f` with each layer's record. Returns the weights section length.
+/// With `given`, each layer's `params` must match its shapes; without, `params` is
+/// ignored (the values are filled in later: see [`write_filled`]).
 fn for_each_record<T: Scalar>(
     input: Shape,
     layers: &[LayerSpec<'_, T>],
+    given: bool,
     mut f: impl FnMut(&LayerDesc<'_>) -> Result<()>,
 ) -> Result<usize> {
     let mut shape = input;
     let mut offset = 0usize;
     for l in layers {
         let shapes = l.config.param_shapes(shape)?;
-        if shapes.len() != l.params.len() {
+        if given && shapes.len() != l.params.len() {
             return Err(Error::ShapeMismatch {
                 expected: shapes.len(),
                 found: l.params.len(),
             });
         }
         let mut params = Vec::new();
-        for (s, p) in shapes.iter().zip(l.params) {
-            if s.len() != p.len() {
+        for (i, s) in shapes.iter().enumerate() {
+            let n = s.len();
+            if given && l.params[i].len() != n {
                 return Err(Error::ShapeMismatch {
-                    expected: s.len(),
-                    found: p.len(),
+                    expected: n,
+                    found: l.params[i].len(),
                 });
             }
             let at = u32::try_from(offset).map_err(|_| Error::InvalidShape)?;
@@ -85,7 +89,11 @@ fn for_each_record<T: Scalar>(
                 shape: *s,
                 offset: at,
             });
-            offset += pad(core::mem::size_of_val(*p));
+            offset = n
+                .checked_mul(core::mem::size_of::<T>())
+                .and_then(|b| b.checked_next_multiple_of(ALIGN))
+                .and_then(|b| offset.checked_add(b))
+                .ok_or(Error::InvalidShape)?;
         }
         let trainable = shapes.len().saturating_sub(l.config.state_tensors());
         l.attrs.check(&shapes, trainable)?;
@@ -125,7 +133,17 @@ pub fn encoded_len<T: Scalar>(
     input: Shape,
     layers: &[LayerSpec<'_, T>],
 ) -> Result<usize> {
-    let (_, _, total) = layout::<T>(name, input, layers)?;
+    let (_, _, total) = layout::<T>(name, input, layers, true)?;
+    Ok(total)
+}
+
+/// [`encoded_len`] ignoring the layers' `params` (their values come from [`write_filled`]).
+pub(crate) fn encoded_len_unfilled<T: Scalar>(
+    name: &str,
+    input: Shape,
+    layers: &[LayerSpec<'_, T>],
+) -> Result<usize> {
+    let (_, _, total) = layout::<T>(name, input, layers, false)?;
     Ok(total)
 }
 
@@ -134,14 +152,18 @@ fn layout<T: Scalar>(
     name: &str,
     input: Shape,
     layers: &[LayerSpec<'_, T>],
+    given: bool,
 ) -> Result<(usize, usize, usize)> {
     let mut graph_len = size_of_record(&graph_header::<T>(name, input, layers.len())?)?;
-    let weights_len = for_each_record(input, layers, |d| {
+    let weights_len = for_each_record(input, layers, given, |d| {
         graph_len += size_of_record(d)?;
         Ok(())
     })?;
     let weights_at = pad(HEADER_LEN + graph_len);
-    Ok((graph_len, weights_len, weights_at + weights_len))
+    let total = weights_at
+        .checked_add(weights_len)
+        .ok_or(Error::InvalidShape)?;
+    Ok((graph_len, weights_len, total))
 }
 
 /// Writes a blob for a sequential model into `out`; returns its length. `out` must hold
@@ -174,7 +196,39 @@ pub fn write<T: Scalar>(
     layers: &[LayerSpec<'_, T>],
     out: &mut [u8],
 ) -> Result<usize> {
-    let (graph_len, weights_len, total) = layout::<T>(name, input, layers)?;
+    write_any(
+        name,
+        input,
+        layers,
+        out,
+        None::<fn(usize, usize, &Shape, &mut [T]) -> Result<()>>,
+    )
+}
+
+/// [`write()`] with the layers' `params` ignored: each parameter `p` of layer `l`, of
+/// shape `s`, is written in place by `fill(l, p, &s, values)` (layers and parameters in
+/// order). The weights are filled as `&mut [T]` inside `out`, so `out` must be aligned
+/// for `T` ([`Error::BlobMisaligned`] otherwise; a blob must be 16-byte aligned to be
+/// read anyway).
+pub(crate) fn write_filled<T: Scalar>(
+    name: &str,
+    input: Shape,
+    layers: &[LayerSpec<'_, T>],
+    out: &mut [u8],
+    fill: impl FnMut(usize, usize, &Shape, &mut [T]) -> Result<()>,
+) -> Result<usize> {
+    write_any(name, input, layers, out, Some(fill))
+}
+
+fn write_any<T: Scalar>(
+    name: &str,
+    input: Shape,
+    layers: &[LayerSpec<'_, T>],
+    out: &mut [u8],
+    mut fill: Option<impl FnMut(usize, usize, &Shape, &mut [T]) -> Result<()>>,
+) -> Result<usize> {
+    let given = fill.is_none();
+    let (graph_len, weights_len, total) = layout::<T>(name, input, layers, given)?;
     if out.len() < total {
         return Err(Error::BlobTruncated {
             needed: total,
@@ -191,16 +245,27 @@ pub fn write<T: Scalar>(
         Ok(())
     };
     put(out, &graph_header::<T>(name, input, layers.len())?)?;
-    for_each_record(input, layers, |d| put(out, d))?;
     let weights_at = pad(graph_end);
     let mut at = weights_at;
-    for l in layers {
-        for p in l.params {
-            let bytes: &[u8] = bytemuck::cast_slice(p);
-            out[at..at + bytes.len()].copy_from_slice(bytes);
-            at += pad(bytes.len());
+    let mut index = 0;
+    for_each_record(input, layers, given, |d| {
+        put(out, d)?;
+        for (p, desc) in d.params.iter().enumerate() {
+            let len = desc.shape.len() * core::mem::size_of::<T>();
+            let dst = &mut out[at..at + len];
+            match fill.as_mut() {
+                None => dst.copy_from_slice(bytemuck::cast_slice(layers[index].params[p])),
+                Some(fill) => {
+                    let values = bytemuck::try_cast_slice_mut(dst)
+                        .map_err(|_| Error::BlobMisaligned { align: ALIGN })?;
+                    fill(index, p, &desc.shape, values)?;
+                }
+            }
+            at += pad(len);
         }
-    }
+        index += 1;
+        Ok(())
+    })?;
     let to_u32 = |v: usize| u32::try_from(v).map_err(|_| Error::InvalidConfig("blob over 4 GiB"));
     let mut header = Header {
         version: FORMAT_VERSION,

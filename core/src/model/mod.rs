@@ -1,7 +1,9 @@
 //! Models: a blob decoded into a layer list ([`Graph`]), its exact memory plan
 //! ([`MemoryPlan`]), the runtime that predicts and trains ([`Sequential`]), and Keras's
-//! training loop: [`fit()`] / [`evaluate()`] over a [`Dataset`], with [`callbacks`].
+//! training loop: [`fit()`] / [`evaluate()`] over a [`Dataset`], with [`callbacks`]; and
+//! [`SequentialBuilder`], which declares a model in Rust and writes it freshly initialized.
 
+mod builder;
 pub mod callbacks;
 mod dataset;
 mod fit;
@@ -13,6 +15,7 @@ mod regularization;
 mod sequential;
 mod train;
 
+pub use builder::{default_initializer, SequentialBuilder};
 pub use dataset::{Dataset, SliceDataset};
 pub use fit::{evaluate, fit, FitBufferSizes, FitBuffers, FitOptions};
 pub use graph::{Graph, LayerEntry};
