@@ -3,79 +3,25 @@
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use ember_cli::tensor_file::{read_npy, write_npy, Tensor};
+#[macro_use]
+mod cli_support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ember");
+use cli_support::{convert_digits, one_hot_digits, run as ember, Scratch};
 
+/// A file of the `digits_mlp` fixture.
 fn fixture(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/digits_mlp")
-        .join(file)
-}
-
-/// A scratch directory for one test, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("ember-ckpt-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create scratch dir");
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn ember<S: AsRef<OsStr>>(args: &[S]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("run ember")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    cli_support::fixture("digits_mlp", file)
 }
 
 /// The digits blob and one-hot targets in `dir`.
 fn setup(dir: &Scratch) -> (PathBuf, PathBuf) {
-    let blob = dir.path("digits.emb");
-    let keras = fixture("model.keras");
-    let out = ember(&[
-        OsStr::new("convert"),
-        keras.as_os_str(),
-        OsStr::new("-o"),
-        blob.as_os_str(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let labels = read_npy(&fixture("labels.npy")).expect("labels");
-    let n = labels.shape[0];
-    let mut data = vec![0.0f32; n * 10];
-    for (i, &l) in labels.data.iter().enumerate() {
-        data[i * 10 + l as usize] = 1.0;
-    }
-    let y = dir.path("onehot.npy");
-    write_npy(
-        &y,
-        &Tensor {
-            shape: vec![n, 10],
-            data,
-        },
-    )
-    .expect("write one-hot");
-    (blob, y)
+    (convert_digits(dir, false), one_hot_digits(dir))
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn train(blob: &Path, y: &Path, out: &Path, lr: &str, extra: &[&str]) -> Output {
@@ -107,7 +53,10 @@ fn writes_a_blob_per_epoch_with_keras_filepath_fields() {
     let dir = Scratch::new("every");
     let (blob, y) = setup(&dir);
     let out = dir.path("trained.emb");
-    let pattern = format!("{}/ckpt/e{{epoch:02d}}-{{loss:.3f}}.emb", dir.0.display());
+    let pattern = format!(
+        "{}/ckpt/e{{epoch:02d}}-{{loss:.3f}}.emb",
+        dir.dir().display()
+    );
     let run = train(&blob, &y, &out, "0.05", &["--checkpoint", &pattern]);
     assert!(run.status.success(), "{}", stderr(&run));
     let mut files: Vec<String> = std::fs::read_dir(dir.path("ckpt"))
@@ -136,7 +85,7 @@ fn save_best_only_keeps_the_first_of_equal_losses() {
     let dir = Scratch::new("best");
     let (blob, y) = setup(&dir);
     let out = dir.path("trained.emb");
-    let pattern = format!("{}/best-{{epoch}}.emb", dir.0.display());
+    let pattern = format!("{}/best-{{epoch}}.emb", dir.dir().display());
     let run = train(
         &blob,
         &y,
@@ -158,7 +107,7 @@ fn save_best_only_keeps_the_first_of_equal_losses() {
         std::fs::read(&blob).unwrap()
     );
     // Without validation data, Keras's val_loss is missing: it warns and saves each epoch.
-    let pattern = format!("{}/val-{{epoch}}.emb", dir.0.display());
+    let pattern = format!("{}/val-{{epoch}}.emb", dir.dir().display());
     let run = train(
         &blob,
         &y,
@@ -186,7 +135,7 @@ fn bad_checkpoint_options_are_errors() {
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     assert!(stderr(&run).starts_with("error:") && stderr(&run).contains("unclosed"));
     // A field the logs lack fails at the first save, naming it.
-    let pattern = format!("{}/{{val_accuracy}}.emb", dir.0.display());
+    let pattern = format!("{}/{{val_accuracy}}.emb", dir.dir().display());
     let run = train(&blob, &y, &out, "0", &["--checkpoint", &pattern]);
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     assert!(stderr(&run).contains("val_accuracy"), "{}", stderr(&run));

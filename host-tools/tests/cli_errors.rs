@@ -345,7 +345,7 @@ fn help_texts() {
         assert_eq!(ok(&ember!("help", cmd)), help, "`help {cmd}`");
     }
     // No subcommand: clap prints the help to stderr and exits with its usage status.
-    let out = run(&[]);
+    let out = run::<&str>(&[]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("Usage: ember <COMMAND>"), "{stderr}");

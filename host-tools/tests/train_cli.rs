@@ -4,7 +4,7 @@
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use ember_cli::blob_file::AlignedBytes;
 use ember_cli::convert::{convert, DTypeChoice};
@@ -16,51 +16,16 @@ use ember_nn::model::{fit, FitBuffers, FitOptions, SliceDataset};
 use ember_nn::optimizer::Sgd;
 use ember_nn::{DType, Loss, Optimizer, Scalar, Sequential, TrainConfig, Trainable, Q16_16};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ember");
+#[macro_use]
+mod cli_support;
 
+use cli_support::{
+    convert_digits, describe, fails, one_hot_digits as one_hot, run as ember, Scratch,
+};
+
+/// A file of the `digits_mlp` fixture.
 fn fixture(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/digits_mlp")
-        .join(file)
-}
-
-/// A scratch directory for one test, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("ember-train-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create scratch dir");
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn ember<S: AsRef<OsStr>>(args: &[S]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("run ember")
-}
-
-fn describe(out: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    cli_support::fixture("digits_mlp", file)
 }
 
 /// Asserts success without a panic; returns stderr (where `train` reports).
@@ -69,52 +34,6 @@ fn ok(out: &Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "{}", describe(out));
     stderr
-}
-
-/// Asserts a clean failure: status 1, `error:` first, no panic. Returns stderr.
-fn fails(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{}", describe(out));
-    assert!(stderr.starts_with("error:"), "{}", describe(out));
-    assert!(!stderr.contains("panicked"), "{}", describe(out));
-    stderr
-}
-
-/// Converts the fixture model into `dir` (`fixed`: Q16.16).
-fn convert_digits(dir: &Scratch, fixed: bool) -> PathBuf {
-    let out = dir.path(if fixed { "digits_q.emb" } else { "digits.emb" });
-    let keras = fixture("model.keras");
-    let mut args = vec![
-        OsStr::new("convert"),
-        keras.as_os_str(),
-        OsStr::new("-o"),
-        out.as_os_str(),
-    ];
-    if fixed {
-        args.extend([OsStr::new("--dtype"), OsStr::new("fixed")]);
-    }
-    ok(&ember(&args));
-    out
-}
-
-/// One-hot targets built from the fixture's integer labels: shape (297, 10).
-fn one_hot(dir: &Scratch) -> PathBuf {
-    let labels = read_npy(&fixture("labels.npy")).expect("labels");
-    let n = labels.shape[0];
-    let mut data = vec![0.0f32; n * 10];
-    for (i, &l) in labels.data.iter().enumerate() {
-        data[i * 10 + l as usize] = 1.0;
-    }
-    let p = dir.path("onehot.npy");
-    write_npy(
-        &p,
-        &Tensor {
-            shape: vec![n, 10],
-            data,
-        },
-    )
-    .expect("write one-hot");
-    p
 }
 
 /// The CSV as (header, rows of numbers; an empty cell is NaN).

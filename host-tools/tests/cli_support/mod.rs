@@ -1,4 +1,5 @@
-//! Helpers shared by the `ember` binary's black-box tests (`cli.rs`, `cli_errors.rs`).
+//! Helpers shared by the `ember` binary's black-box tests (`cli.rs`, `cli_errors.rs`,
+//! `train_cli.rs`, `checkpoint_cli.rs`, `bias_only_cli.rs`).
 //!
 //! Each test binary uses a subset of them.
 #![allow(dead_code, unused_macros, unused_imports)]
@@ -38,6 +39,11 @@ impl Scratch {
         self.0.join(name)
     }
 
+    /// The directory itself.
+    pub fn dir(&self) -> &Path {
+        &self.0
+    }
+
     pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
         let p = self.path(name);
         std::fs::write(&p, bytes).expect("write scratch file");
@@ -52,7 +58,7 @@ impl Drop for Scratch {
 }
 
 /// Runs the binary with `args`.
-pub fn run(args: &[&OsStr]) -> Output {
+pub fn run<S: AsRef<OsStr>>(args: &[S]) -> Output {
     Command::new(BIN)
         .args(args)
         .env("RUST_BACKTRACE", "0")
@@ -109,6 +115,43 @@ pub fn convert_fixture(dir: &Scratch, model: &str) -> PathBuf {
         blob,
     ));
     blob
+}
+
+/// Converts the `digits_mlp` fixture into `dir` (`fixed`: Q16.16) and returns the blob.
+pub fn convert_digits(dir: &Scratch, fixed: bool) -> PathBuf {
+    let out = dir.path(if fixed { "digits_q.emb" } else { "digits.emb" });
+    let keras = fixture("digits_mlp", "model.keras");
+    let mut args = vec![
+        OsStr::new("convert"),
+        keras.as_os_str(),
+        OsStr::new("-o"),
+        out.as_os_str(),
+    ];
+    if fixed {
+        args.extend([OsStr::new("--dtype"), OsStr::new("fixed")]);
+    }
+    ok(&run(&args));
+    out
+}
+
+/// One-hot targets built from the `digits_mlp` fixture's integer labels: shape (297, 10).
+pub fn one_hot_digits(dir: &Scratch) -> PathBuf {
+    let labels = read_npy(&fixture("digits_mlp", "labels.npy")).expect("labels");
+    let n = labels.shape[0];
+    let mut data = vec![0.0f32; n * 10];
+    for (i, &l) in labels.data.iter().enumerate() {
+        data[i * 10 + l as usize] = 1.0;
+    }
+    let p = dir.path("onehot.npy");
+    write_npy(
+        &p,
+        &Tensor {
+            shape: vec![n, 10],
+            data,
+        },
+    )
+    .expect("write one-hot");
+    p
 }
 
 pub fn inspect_json(model: &Path, extra: &[&str]) -> Value {
