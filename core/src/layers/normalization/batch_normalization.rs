@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::moments::{inv_std, Split};
 use crate::layers::activations::check;
 use crate::layers::{Context, Layer, ParamShapes, TensorMask};
 use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut};
@@ -66,34 +67,6 @@ pub struct BatchNormalization {
 // The f32 fields are finite (the converter checks), so equality is an equivalence.
 impl Eq for BatchNormalization {}
 
-/// The batched input seen as `(outer, features, inner)` with the features in the middle.
-#[derive(Debug, Clone, Copy)]
-struct Split {
-    outer: usize,
-    features: usize,
-    inner: usize,
-}
-
-impl Split {
-    /// Elements per feature in the batch.
-    fn count(&self) -> usize {
-        self.outer * self.inner
-    }
-
-    /// Calls `f` with the flat index of each of feature `c`'s elements, in memory order
-    /// (plain nested loops: no iterator adapters in the inner loop).
-    #[inline(always)]
-    fn each(&self, c: usize, mut f: impl FnMut(usize)) {
-        let (features, inner) = (self.features, self.inner);
-        for o in 0..self.outer {
-            let base = (o * features + c) * inner;
-            for i in base..base + inner {
-                f(i);
-            }
-        }
-    }
-}
-
 impl BatchNormalization {
     /// The feature axis's index in a sample shape of rank `rank` (no batch).
     fn sample_axis(&self, rank: usize) -> Result<usize> {
@@ -152,25 +125,6 @@ impl BatchNormalization {
         Ok([gamma.unwrap_or(&[]), beta.unwrap_or(&[]), mean, var])
     }
 
-    /// Batch mean and biased variance of feature `c` (`jnp.mean`, `jnp.var`).
-    fn moments<T: Scalar>(x: &[T], s: &Split, c: usize) -> (T, T) {
-        let n = T::from_usize(s.count());
-        let mut acc = T::ZERO.widen();
-        s.each(c, |i| acc = T::mac(acc, x[i], T::ONE));
-        let mean = T::narrow(acc).div(n);
-        let mut acc = T::ZERO.widen();
-        s.each(c, |i| {
-            let d = x[i] - mean;
-            acc = T::mac(acc, d, d);
-        });
-        (mean, T::narrow(acc).div(n))
-    }
-
-    /// `1 / sqrt(var + epsilon)`.
-    fn inv_std<T: Scalar>(&self, var: T) -> T {
-        T::ONE.div((var + T::from_f32(self.epsilon)).sqrt())
-    }
-
     /// The statistics a forward pass in `ctx` uses for feature `c`.
     fn stats<T: Scalar>(
         &self,
@@ -181,7 +135,7 @@ impl BatchNormalization {
         ctx: &Context,
     ) -> (T, T) {
         if ctx.training {
-            Self::moments(x, s, c)
+            s.moments(x, c)
         } else {
             (p[2][c], p[3][c])
         }
@@ -225,7 +179,7 @@ impl Layer for BatchNormalization {
         let (x, y) = (x.data(), y.data());
         for c in 0..s.features {
             let (mean, var) = self.stats(x, &s, c, &p, ctx);
-            let mut inv = self.inv_std(var);
+            let mut inv = inv_std(var, self.epsilon);
             if self.scale {
                 inv = inv * p[0][c];
             }
@@ -292,7 +246,7 @@ impl Layer for BatchNormalization {
         let n = T::from_usize(s.count());
         for c in 0..f {
             let (mean, var) = self.stats(x, &s, c, &p, ctx);
-            let inv = self.inv_std(var);
+            let inv = inv_std(var, self.epsilon);
             // Σ dy and Σ dy·x̂, x̂ = (x − mean)·inv.
             let (mut sum_dy, mut sum_dy_xhat) = (T::ZERO.widen(), T::ZERO.widen());
             s.each(c, |i| {
@@ -346,7 +300,7 @@ impl Layer for BatchNormalization {
         let (m, v) = (T::from_f32(self.momentum), T::from_f32(1.0 - self.momentum));
         let (moving_mean, moving_var) = state.split_at_mut(f);
         for c in 0..f {
-            let (mean, var) = Self::moments(x.data(), &s, c);
+            let (mean, var) = s.moments(x.data(), c);
             moving_mean[c] = moving_mean[c] * m + mean * v;
             moving_var[c] = moving_var[c] * m + var * v;
         }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::moments::{inv_std, Split};
 use crate::layers::activations::check;
 use crate::layers::{Context, Layer, ParamShapes, TensorMask};
 use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut, MAX_RANK};
@@ -141,19 +142,8 @@ impl LayerNormalization {
 
     /// Mean and `1 / sqrt(var + epsilon)` of one group.
     fn stats<T: Scalar>(&self, row: &[T]) -> (T, T) {
-        let n = T::from_usize(row.len());
-        let mut acc = T::ZERO.widen();
-        for &v in row {
-            acc = T::mac(acc, v, T::ONE);
-        }
-        let mean = T::narrow(acc).div(n);
-        let mut acc = T::ZERO.widen();
-        for &v in row {
-            let d = v - mean;
-            acc = T::mac(acc, d, d);
-        }
-        let var = T::narrow(acc).div(n);
-        (mean, T::ONE.div((var + T::from_f32(self.epsilon)).sqrt()))
+        let (mean, var) = Split::run(row.len()).moments(row, 0);
+        (mean, inv_std(var, self.epsilon))
     }
 
     /// The group length and the number of groups of a batched shape.
