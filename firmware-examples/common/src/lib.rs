@@ -25,6 +25,25 @@ pub fn exit(success: bool) -> ! {
     }
 }
 
+/// Ends an example's run with its outcome: `Ok(true)` → "all checks passed", status 0;
+/// `Ok(false)` (a comparison with Keras failed) or `Err` (logged) → status 1.
+pub fn finish<E: defmt::Format>(result: Result<bool, E>) -> ! {
+    match result {
+        Ok(true) => {
+            defmt::info!("all checks passed");
+            exit(true)
+        }
+        Ok(false) => {
+            defmt::error!("a check failed");
+            exit(false)
+        }
+        Err(e) => {
+            defmt::error!("ember error: {}", e);
+            exit(false)
+        }
+    }
+}
+
 /// `|got − want| ≤ rtol·|want| + atol` elementwise (and equal lengths); logs the first
 /// failure.
 pub fn close(what: &str, got: &[f32], want: &[f32], rtol: f32, atol: f32) -> bool {

@@ -25,7 +25,7 @@ use core::hint::black_box;
 
 use cortex_m_rt::entry;
 use ember_nn::{ArenaBuffer, Scalar, Sequential, Q16_16};
-use firmware_common::{argmax, close, exit, measure};
+use firmware_common::{argmax, close, finish, measure};
 
 /// The f32 model (soft-float here; inference only).
 #[allow(dead_code)]
@@ -187,18 +187,5 @@ fn main() -> ! {
     let core = defmt::unwrap!(cortex_m::Peripherals::take());
     measure::init(core.SYST);
     defmt::info!("ember qemu-cortex-m3 (no FPU)");
-    match run() {
-        Ok(true) => {
-            defmt::info!("all checks passed");
-            exit(true)
-        }
-        Ok(false) => {
-            defmt::error!("a check failed");
-            exit(false)
-        }
-        Err(e) => {
-            defmt::error!("ember error: {}", e);
-            exit(false)
-        }
-    }
+    finish(run())
 }

@@ -29,7 +29,7 @@ use cortex_m_rt::entry;
 use ember_nn::layers::Context;
 use ember_nn::model::Graph;
 use ember_nn::{ArenaBuffer, Scalar, Sequential, TensorView, TensorViewMut, Q16_16};
-use firmware_common::{argmax, close, exit, measure};
+use firmware_common::{argmax, close, finish, measure};
 
 /// The f32 model: `MODEL_BLOB`, `ARENA_BYTES_INFERENCE`, `ARENA_BYTES_TRAINING`.
 mod model {
@@ -270,18 +270,5 @@ fn per_layer<T: Scalar>(what: &str, g: &Graph<'_, T>, x: &[T]) -> u64 {
 fn main() -> ! {
     let core = defmt::unwrap!(cortex_m::Peripherals::take());
     measure::init(core.SYST);
-    match run() {
-        Ok(true) => {
-            defmt::info!("all checks passed");
-            exit(true)
-        }
-        Ok(false) => {
-            defmt::error!("a check failed");
-            exit(false)
-        }
-        Err(e) => {
-            defmt::error!("ember error: {}", e);
-            exit(false)
-        }
-    }
+    finish(run())
 }

@@ -25,7 +25,7 @@ use core::hint::black_box;
 
 use cortex_m_rt::entry;
 use ember_nn::{ArenaBuffer, Scalar, Sequential, Q16_16};
-use firmware_common::{argmax, close, exit, measure};
+use firmware_common::{argmax, close, finish, measure};
 
 /// The f32 model: `MODEL_BLOB`, `ARENA_BYTES_INFERENCE`, `ARENA_BYTES_TRAINING`.
 mod model {
@@ -206,18 +206,5 @@ fn main() -> ! {
         "ember qemu-cortex-m4: measurement overhead {=u64} instructions (subtracted)",
         measure::overhead_instructions()
     );
-    match run() {
-        Ok(true) => {
-            defmt::info!("all checks passed");
-            exit(true)
-        }
-        Ok(false) => {
-            defmt::error!("a check failed");
-            exit(false)
-        }
-        Err(e) => {
-            defmt::error!("ember error: {}", e);
-            exit(false)
-        }
-    }
+    finish(run())
 }
