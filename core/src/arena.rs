@@ -83,9 +83,122 @@ pub fn split_pair<T>(
     }
 }
 
+/// A buffer split around one range written mutably (`dst`), so that any other range
+/// that does not overlap it can still be read.
+#[derive(Debug)]
+pub struct Around<'s, T> {
+    lo: &'s [T],
+    hi: &'s [T],
+    at: usize,
+    end: usize,
+}
+
+/// Splits `buf` around `dst`: returns the `dst` part mutably and an [`Around`] to read
+/// the rest. An out-of-range `dst` is an error.
+pub fn split_around<T>(
+    buf: &mut [T],
+    dst: core::ops::Range<usize>,
+) -> Result<(&mut [T], Around<'_, T>)> {
+    if dst.start > dst.end || dst.end > buf.len() {
+        return Err(Error::MalformedBlob(
+            "memory plan produced overlapping buffers",
+        ));
+    }
+    let (lo, rest) = buf.split_at_mut(dst.start);
+    let (mid, hi) = rest.split_at_mut(dst.end - dst.start);
+    Ok((
+        mid,
+        Around {
+            lo,
+            hi,
+            at: dst.start,
+            end: dst.end,
+        },
+    ))
+}
+
+impl<'s, T> Around<'s, T> {
+    /// All of `buf` readable (no mutable part).
+    pub fn whole(buf: &'s [T]) -> Self {
+        Around {
+            lo: &[],
+            hi: buf,
+            at: 0,
+            end: 0,
+        }
+    }
+
+    /// The elements `r` of the original buffer; an error if `r` overlaps the mutable part
+    /// or lies outside the buffer.
+    pub fn get(&self, r: core::ops::Range<usize>) -> Result<&'s [T]> {
+        let bad = Error::MalformedBlob("memory plan produced overlapping buffers");
+        if r.end <= self.at {
+            self.lo.get(r).ok_or(bad)
+        } else if r.start >= self.end {
+            self.hi.get(r.start - self.end..r.end - self.end).ok_or(bad)
+        } else {
+            Err(bad)
+        }
+    }
+}
+
+/// Borrows several non-overlapping ranges of `buf` mutably at once (`None` ranges give
+/// `None`), in the order given; overlapping or out-of-range requests are an error.
+pub fn split_many<'s, T, const K: usize>(
+    buf: &'s mut [T],
+    ranges: &[Option<core::ops::Range<usize>>],
+) -> Result<heapless::Vec<Option<&'s mut [T]>, K>> {
+    let bad = Error::MalformedBlob("memory plan produced overlapping buffers");
+    let mut order: heapless::Vec<usize, K> =
+        (0..ranges.len()).filter(|&i| ranges[i].is_some()).collect();
+    if order.len() != ranges.iter().filter(|r| r.is_some()).count() {
+        return Err(Error::InvalidConfig("too many buffers requested at once"));
+    }
+    order.sort_unstable_by_key(|&i| ranges[i].as_ref().map_or(0, |r| r.start));
+    let mut out: heapless::Vec<Option<&'s mut [T]>, K> = heapless::Vec::new();
+    for _ in ranges {
+        out.push(None)
+            .map_err(|_| Error::InvalidConfig("too many buffers requested at once"))?;
+    }
+    let mut rest = buf;
+    let mut consumed = 0usize;
+    for i in order {
+        let Some(r) = ranges[i].clone() else { continue };
+        if r.start < consumed || r.start > r.end || r.end - consumed > rest.len() {
+            return Err(bad);
+        }
+        let tail = core::mem::take(&mut rest);
+        let (_, tail) = tail.split_at_mut(r.start - consumed);
+        let (piece, tail) = tail.split_at_mut(r.end - r.start);
+        out[i] = Some(piece);
+        rest = tail;
+        consumed = r.end;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_many_and_around() {
+        let mut b = [0i32, 1, 2, 3, 4, 5, 6, 7];
+        let parts: heapless::Vec<_, 4> =
+            split_many(&mut b, &[Some(4..6), None, Some(0..2)]).unwrap();
+        assert_eq!(parts[0].as_deref(), Some(&[4, 5][..]));
+        assert!(parts[1].is_none());
+        assert_eq!(parts[2].as_deref(), Some(&[0, 1][..]));
+        drop(parts);
+        assert!(split_many::<i32, 4>(&mut b, &[Some(0..3), Some(2..4)]).is_err());
+        assert!(split_many::<i32, 4>(&mut b, &[Some(6..9)]).is_err());
+        let (mid, rest) = split_around(&mut b, 2..4).unwrap();
+        mid[0] = 9;
+        assert_eq!(rest.get(0..2).unwrap(), &[0, 1]);
+        assert_eq!(rest.get(5..8).unwrap(), &[5, 6, 7]);
+        assert!(rest.get(1..3).is_err());
+        assert!(rest.get(7..9).is_err());
+    }
 
     #[test]
     fn too_small_reports_needed() {

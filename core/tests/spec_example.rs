@@ -24,10 +24,10 @@ fn worked_example_bytes() {
         LayerConfig::Dense(dense),
         &params,
     )];
-    let mut out = AlignedBlob([0u8; 128]);
+    let mut out = AlignedBlob([0u8; 160]);
     let len = write("m", Shape::new(&[3]).unwrap(), &layers, &mut out.0).unwrap();
     let b = &out.0[..len];
-    assert_eq!(len, 128);
+    assert_eq!(len, 144);
     assert_eq!(&b[..4], b"EMBR");
     // Graph section: header record then one layer record.
     let graph: &[u8] = &[
@@ -45,18 +45,46 @@ fn worked_example_bytes() {
         0x00, // attrs (v2): no activity regularizer,
         0x00, 0x00, 0x00, 0x00, // no regularizer on params 0..4,
         0x00, 0x00, 0x00, 0x00, // no constraint on params 0..4
+        // Topology (v3): inputs [Shape [3] rank 1], 1 node, outputs [tensor 1]
+        0x01, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01, 0x01, 0x01, 0x00, 0x01, 0x00,
+        0x00, // NodeDesc: layer 0, inputs [tensor 0], not TimeDistributed
     ];
     let blob = Blob::parse(b).unwrap();
     assert_eq!(blob.graph_bytes(), graph);
     let h = blob.header();
-    assert_eq!(h.version, 2);
-    assert_eq!((h.graph.offset, h.graph.len), (32, 43));
-    assert_eq!((h.weights.offset, h.weights.len), (80, 48));
-    assert_eq!(h.crc32, 0xb03e_9e9b);
-    assert_eq!(&b[80..84], &1.0f32.to_le_bytes());
-    assert_eq!(&b[104..112], &[0u8; 8]); // padding after the 24-byte kernel
-    assert_eq!(&b[112..116], &0.5f32.to_le_bytes());
-    assert_eq!(&b[116..120], &(-0.5f32).to_le_bytes());
+    assert_eq!(h.version, 3);
+    assert_eq!((h.graph.offset, h.graph.len), (32, 57));
+    assert_eq!((h.weights.offset, h.weights.len), (96, 48));
+    assert_eq!(h.crc32, 0xc6be_8a3d);
+    assert_eq!(&b[96..100], &1.0f32.to_le_bytes());
+    assert_eq!(&b[120..128], &[0u8; 8]); // padding after the 24-byte kernel
+    assert_eq!(&b[128..132], &0.5f32.to_le_bytes());
+    assert_eq!(&b[132..136], &(-0.5f32).to_le_bytes());
+}
+
+/// The same model as written by format v2 (no topology record): byte for byte the worked
+/// example of the v2 spec. v3 readers load it as a chain.
+#[test]
+fn v2_worked_example_still_loads() {
+    let v2 = AlignedBlob([
+        0x45, 0x4d, 0x42, 0x52, 0x02, 0x00, 0x20, 0x00, 0x80, 0x00, 0x00, 0x00, 0x9b, 0x9e, 0x3e,
+        0xb0, 0x20, 0x00, 0x00, 0x00, 0x2b, 0x00, 0x00, 0x00, 0x50, 0x00, 0x00, 0x00, 0x30, 0x00,
+        0x00, 0x00, 0x01, 0x6d, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01, 0x01, 0x64, 0x01,
+        0x00, 0x02, 0x01, 0x01, 0x02, 0x00, 0x03, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x02,
+        0x00, 0x00, 0x00, 0x00, 0x01, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x80, 0xbf, 0x00, 0x00,
+        0x00, 0x3f, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x3e, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x3f, 0x00, 0x00, 0x00, 0xbf,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00u8,
+    ]);
+    let blob = Blob::parse(&v2.0).unwrap();
+    assert_eq!(blob.header().version, 2);
+    let mut arena = ember_nn::ArenaBuffer::<16>::new();
+    let mut model = Sequential::<f32>::new(&v2.0, arena.as_mut_bytes(), 1).unwrap();
+    let mut y = [0.0f32; 2];
+    model.predict(&[1.0, 2.0, 3.0], &mut y).unwrap();
+    assert_eq!(y, [2.5, 3.25]);
+    assert!(model.graph().is_chain());
 }
 
 /// The same model as written by format v1 (no `attrs` in the layer record): byte for byte
@@ -87,11 +115,11 @@ fn v1_worked_example_still_loads() {
     // relu(x·W + b) = relu([2 + 0.5, -1 + 4 + 0.75 - 0.5]) = [2.5, 3.25]
     assert_eq!(y, [2.5, 3.25]);
     // A version this build does not know is refused.
-    let mut v3 = v1;
-    v3.0[4] = 3;
+    let mut v4 = v1;
+    v4.0[4] = 4;
     assert!(matches!(
-        Blob::parse(&v3.0),
-        Err(ember_nn::Error::UnsupportedVersion { found: 3, .. })
+        Blob::parse(&v4.0),
+        Err(ember_nn::Error::UnsupportedVersion { found: 4, .. })
     ));
 }
 

@@ -3,6 +3,7 @@
 use heapless::Vec;
 use serde::{Deserialize, Serialize};
 
+use super::topology::{self, NodeDescs, Topology};
 use crate::layers::{LayerAttrs, LayerConfig, MAX_PARAMS};
 use crate::{DType, Error, Result, Shape};
 
@@ -13,7 +14,8 @@ pub struct GraphHeader<'a> {
     pub name: &'a str,
     /// Numeric type of the weights (every parameter has this type in v1).
     pub dtype: DType,
-    /// Input shape without the batch dimension.
+    /// Input shape without the batch dimension (of the first input, for a model with
+    /// several: v3's [`Topology`] lists them all).
     pub input: Shape,
     /// Number of [`LayerDesc`] records that follow.
     pub layers: u16,
@@ -30,7 +32,7 @@ pub struct ParamDesc {
     pub offset: u32,
 }
 
-/// One layer record.
+/// One layer record (the same layout in v2 and v3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerDesc<'a> {
     /// Layer name (Keras `layer.name`).
@@ -74,6 +76,31 @@ pub struct LayerDescs<'a> {
     remaining: u16,
     /// The blob's format version (decides the record layout).
     version: u16,
+    /// The graph header's input shape and layer count (a v1/v2 blob's chain topology).
+    input: Shape,
+    layers: u16,
+}
+
+impl<'a> LayerDescs<'a> {
+    /// The model's topology, once every layer record has been read: the v3 topology
+    /// record and an iterator over its node records, or for a v1/v2 blob the chain of
+    /// its layers ([`topology::chain`]). [`Error::MalformedBlob`] if layer records remain
+    /// unread or the record does not decode.
+    pub fn topology(self) -> Result<(Topology, NodeDescs<'a>)> {
+        if self.remaining != 0 {
+            return Err(Error::MalformedBlob(
+                "topology read before the layer records",
+            ));
+        }
+        if self.version < 3 {
+            let t = topology::chain(self.input, self.layers as usize)?;
+            let n = t.nodes;
+            return Ok((t, NodeDescs::chain(n)));
+        }
+        let (t, rest) = topology::decode(self.rest)?;
+        let n = t.nodes;
+        Ok((t, NodeDescs::decoded(rest, n)))
+    }
 }
 
 impl<'a> Iterator for LayerDescs<'a> {
@@ -115,6 +142,8 @@ pub(super) fn decode_graph(
             rest,
             remaining: header.layers,
             version,
+            input: header.input,
+            layers: header.layers,
         },
     ))
 }

@@ -5,7 +5,7 @@ use crate::{Error, Result};
 /// First four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"EMBR";
 /// The format version this build writes (and the newest it reads).
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// The oldest format version this build still reads (v1: no regularizers or constraints).
 pub const OLDEST_READABLE_VERSION: u16 = 1;
 /// Header length in bytes.
@@ -27,7 +27,7 @@ pub struct Sections {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Header {
-    /// Format version (1 or 2).
+    /// Format version (1, 2 or 3).
     pub version: u16,
     /// Total blob length in bytes.
     pub total_len: u32,

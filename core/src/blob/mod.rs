@@ -1,17 +1,24 @@
-//! Reading Ember blobs (format v2; v1 blobs are still read) and writing them (v2). The byte-level specification is
+//! Reading Ember blobs (format v3; v1 and v2 blobs are still read) and writing them (v3). The byte-level specification is
 //! `core/docs/blob-format.md`, included below.
 //!
 #![doc = include_str!("../../docs/blob-format.md")]
 
 mod desc;
 mod header;
+mod topology;
 mod write;
 
 pub use desc::{GraphHeader, LayerDesc, LayerDescs, ParamDesc};
 pub use header::{
     Header, Sections, ALIGN, FORMAT_VERSION, HEADER_LEN, MAGIC, OLDEST_READABLE_VERSION,
 };
-pub use write::{encoded_len, write, LayerSpec};
+pub use topology::{
+    chain, chain_node, NodeDesc, NodeDescs, Topology, MAX_MODEL_IO, MAX_NODE_INPUTS,
+};
+pub(crate) use topology::{check_outputs, node_shapes};
+pub use write::{
+    encoded_len, encoded_len_graph, write, write_graph, GraphSpec, LayerSpec, MAX_WRITE_TENSORS,
+};
 pub(crate) use write::{encoded_len_unfilled, write_filled};
 
 use crate::{Error, Result};
@@ -40,7 +47,7 @@ pub struct Blob<'a> {
 }
 
 impl<'a> Blob<'a> {
-    /// Validates `bytes` as a v1 or v2 blob. Checks, in order: length ≥ header, magic, version,
+    /// Validates `bytes` as a v1, v2 or v3 blob. Checks, in order: length ≥ header, magic, version,
     /// declared length, CRC, section bounds and alignment, and that the blob
     /// starts at a multiple of [`ALIGN`] bytes (so weights can be read in place).
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {

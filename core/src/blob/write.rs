@@ -8,6 +8,7 @@ use postcard::ser_flavors::Size;
 use super::checksum;
 use super::desc::{GraphHeader, LayerDesc, ParamDesc};
 use super::header::{Header, Sections, ALIGN, FORMAT_VERSION, HEADER_LEN};
+use super::topology::{self, NodeDesc, Topology};
 use crate::layers::{LayerAttrs, LayerConfig};
 use crate::{Error, Result, Scalar, Shape};
 
@@ -59,14 +60,15 @@ const fn pad(n: usize) -> usize {
 /// With `given`, each layer's `params` must match its shapes; without, `params` is
 /// ignored (the values are filled in later: see [`write_filled`]).
 fn for_each_record<T: Scalar>(
-    input: Shape,
+    graph: &Topo<'_>,
     layers: &[LayerSpec<'_, T>],
     given: bool,
     mut f: impl FnMut(&LayerDesc<'_>) -> Result<()>,
 ) -> Result<usize> {
-    let mut shape = input;
+    let mut inputs = graph.layer_inputs(layers)?;
     let mut offset = 0usize;
-    for l in layers {
+    for (k, l) in layers.iter().enumerate() {
+        let shape = inputs(k, &l.config)?;
         let shapes = l.config.param_shapes(shape)?;
         if given && shapes.len() != l.params.len() {
             return Err(Error::ShapeMismatch {
@@ -104,9 +106,131 @@ fn for_each_record<T: Scalar>(
             params,
             attrs: l.attrs,
         })?;
-        shape = l.config.output_shape(shape)?;
     }
     Ok(offset)
+}
+
+/// The topology of a model to write: its input shapes, node records and output tensor
+/// ids (see [`Topology`] for the numbering). [`write()`] writes a chain; [`write_graph`]
+/// takes one of these.
+#[derive(Debug, Clone, Copy)]
+pub struct GraphSpec<'w> {
+    /// Input shapes without batch, in Keras's `model.inputs` order.
+    pub inputs: &'w [Shape],
+    /// The layer calls, in a topological order.
+    pub nodes: &'w [NodeDesc],
+    /// Output tensor ids, in Keras's `model.outputs` order.
+    pub outputs: &'w [u16],
+}
+
+/// Most tensors (inputs + nodes) of a graph [`write_graph`] takes; the writer keeps their
+/// shapes on the stack.
+pub const MAX_WRITE_TENSORS: usize = 256;
+
+/// What the writer needs to know of a model's topology.
+#[derive(Debug, Clone, Copy)]
+enum Topo<'w> {
+    /// A chain from one input (no node records need to exist in memory).
+    Chain(Shape),
+    Graph(GraphSpec<'w>),
+}
+
+impl Topo<'_> {
+    fn first_input(&self) -> Result<Shape> {
+        match self {
+            Topo::Chain(s) => Ok(*s),
+            Topo::Graph(g) => g
+                .inputs
+                .first()
+                .copied()
+                .ok_or(Error::InvalidConfig("a model needs at least one input")),
+        }
+    }
+
+    /// A function giving layer `k`'s input shape (of its first call), called with
+    /// `k = 0, 1, …` in order.
+    fn layer_inputs<T>(
+        &self,
+        layers: &[LayerSpec<'_, T>],
+    ) -> Result<impl FnMut(usize, &LayerConfig) -> Result<Shape>> {
+        let mut firsts: Vec<Option<Shape>, MAX_WRITE_TENSORS> = Vec::new();
+        let mut chain = None;
+        match self {
+            Topo::Chain(s) => chain = Some(*s),
+            Topo::Graph(g) => {
+                for _ in layers {
+                    firsts.push(None).map_err(|_| Error::TooManyLayers {
+                        max: MAX_WRITE_TENSORS,
+                    })?;
+                }
+                let mut shapes: Vec<Shape, MAX_WRITE_TENSORS> = Vec::new();
+                for s in g.inputs {
+                    shapes.push(*s).map_err(|_| Error::TooManyLayers {
+                        max: MAX_WRITE_TENSORS,
+                    })?;
+                }
+                for node in g.nodes {
+                    let layer = layers.get(node.layer as usize).ok_or(Error::InvalidConfig(
+                        "node calls a layer that does not exist",
+                    ))?;
+                    let ins = topology::input_shapes(node, &shapes)?;
+                    let io = topology::node_shapes(&layer.config, node, &ins)?;
+                    let first = &mut firsts[node.layer as usize];
+                    if first.is_none() {
+                        *first = Some(io.layer_input);
+                    }
+                    shapes.push(io.output).map_err(|_| Error::TooManyLayers {
+                        max: MAX_WRITE_TENSORS,
+                    })?;
+                }
+                topology::check_outputs(g.outputs, shapes.len())?;
+            }
+        }
+        Ok(move |k: usize, config: &LayerConfig| -> Result<Shape> {
+            match chain.as_mut() {
+                Some(shape) => {
+                    let here = *shape;
+                    *shape = config.output_shape(here)?;
+                    Ok(here)
+                }
+                None => firsts
+                    .get(k)
+                    .copied()
+                    .flatten()
+                    .ok_or(Error::InvalidConfig("a layer is never called")),
+            }
+        })
+    }
+
+    fn topology(&self, layers: usize) -> Result<Topology> {
+        match self {
+            Topo::Chain(s) => topology::chain(*s, layers),
+            Topo::Graph(g) => Ok(Topology {
+                inputs: Vec::from_slice(g.inputs)
+                    .map_err(|_| Error::InvalidConfig("too many model inputs"))?,
+                nodes: u16::try_from(g.nodes.len())
+                    .map_err(|_| Error::InvalidConfig("too many nodes"))?,
+                outputs: Vec::from_slice(g.outputs)
+                    .map_err(|_| Error::InvalidConfig("too many model outputs"))?,
+            }),
+        }
+    }
+
+    /// Calls `f` with every node record (a chain's are made on the fly).
+    fn for_each_node(
+        &self,
+        layers: usize,
+        mut f: impl FnMut(&NodeDesc) -> Result<()>,
+    ) -> Result<()> {
+        match self {
+            Topo::Chain(_) => {
+                let n =
+                    u16::try_from(layers).map_err(|_| Error::InvalidConfig("too many layers"))?;
+                (0..n).try_for_each(|k| f(&topology::chain_node(k)))
+            }
+            Topo::Graph(g) => g.nodes.iter().try_for_each(f),
+        }
+    }
 }
 
 fn graph_header<'n, T: Scalar>(
@@ -133,7 +257,17 @@ pub fn encoded_len<T: Scalar>(
     input: Shape,
     layers: &[LayerSpec<'_, T>],
 ) -> Result<usize> {
-    let (_, _, total) = layout::<T>(name, input, layers, true)?;
+    let (_, _, total) = layout::<T>(name, &Topo::Chain(input), layers, true)?;
+    Ok(total)
+}
+
+/// Exact length in bytes of the blob [`write_graph`] produces for these arguments.
+pub fn encoded_len_graph<T: Scalar>(
+    name: &str,
+    graph: &GraphSpec<'_>,
+    layers: &[LayerSpec<'_, T>],
+) -> Result<usize> {
+    let (_, _, total) = layout::<T>(name, &Topo::Graph(*graph), layers, true)?;
     Ok(total)
 }
 
@@ -143,20 +277,26 @@ pub(crate) fn encoded_len_unfilled<T: Scalar>(
     input: Shape,
     layers: &[LayerSpec<'_, T>],
 ) -> Result<usize> {
-    let (_, _, total) = layout::<T>(name, input, layers, false)?;
+    let (_, _, total) = layout::<T>(name, &Topo::Chain(input), layers, false)?;
     Ok(total)
 }
 
 /// (graph length, weights length, total length).
 fn layout<T: Scalar>(
     name: &str,
-    input: Shape,
+    topo: &Topo<'_>,
     layers: &[LayerSpec<'_, T>],
     given: bool,
 ) -> Result<(usize, usize, usize)> {
-    let mut graph_len = size_of_record(&graph_header::<T>(name, input, layers.len())?)?;
-    let weights_len = for_each_record(input, layers, given, |d| {
+    let header = graph_header::<T>(name, topo.first_input()?, layers.len())?;
+    let mut graph_len = size_of_record(&header)?;
+    let weights_len = for_each_record(topo, layers, given, |d| {
         graph_len += size_of_record(d)?;
+        Ok(())
+    })?;
+    graph_len += size_of_record(&topo.topology(layers.len())?)?;
+    topo.for_each_node(layers.len(), |n| {
+        graph_len += size_of_record(n)?;
         Ok(())
     })?;
     let weights_at = pad(HEADER_LEN + graph_len);
@@ -198,7 +338,27 @@ pub fn write<T: Scalar>(
 ) -> Result<usize> {
     write_any(
         name,
-        input,
+        &Topo::Chain(input),
+        layers,
+        out,
+        None::<fn(usize, usize, &Shape, &mut [T]) -> Result<()>>,
+    )
+}
+
+/// Writes a blob for a graph (Keras functional) model: `layers` are the layer records
+/// (each shared layer once), `graph` says which layer each node calls on which tensors.
+/// Returns the length written; `out` must hold at least [`encoded_len_graph`] bytes.
+/// Every layer must be called by at least one node, and each node may read only the
+/// model inputs and earlier nodes' outputs ([`Error::InvalidConfig`] otherwise).
+pub fn write_graph<T: Scalar>(
+    name: &str,
+    graph: &GraphSpec<'_>,
+    layers: &[LayerSpec<'_, T>],
+    out: &mut [u8],
+) -> Result<usize> {
+    write_any(
+        name,
+        &Topo::Graph(*graph),
         layers,
         out,
         None::<fn(usize, usize, &Shape, &mut [T]) -> Result<()>>,
@@ -217,18 +377,18 @@ pub(crate) fn write_filled<T: Scalar>(
     out: &mut [u8],
     fill: impl FnMut(usize, usize, &Shape, &mut [T]) -> Result<()>,
 ) -> Result<usize> {
-    write_any(name, input, layers, out, Some(fill))
+    write_any(name, &Topo::Chain(input), layers, out, Some(fill))
 }
 
 fn write_any<T: Scalar>(
     name: &str,
-    input: Shape,
+    topo: &Topo<'_>,
     layers: &[LayerSpec<'_, T>],
     out: &mut [u8],
     mut fill: Option<impl FnMut(usize, usize, &Shape, &mut [T]) -> Result<()>>,
 ) -> Result<usize> {
     let given = fill.is_none();
-    let (graph_len, weights_len, total) = layout::<T>(name, input, layers, given)?;
+    let (graph_len, weights_len, total) = layout::<T>(name, topo, layers, given)?;
     if out.len() < total {
         return Err(Error::BlobTruncated {
             needed: total,
@@ -244,11 +404,14 @@ fn write_any<T: Scalar>(
         pos += n;
         Ok(())
     };
-    put(out, &graph_header::<T>(name, input, layers.len())?)?;
+    put(
+        out,
+        &graph_header::<T>(name, topo.first_input()?, layers.len())?,
+    )?;
     let weights_at = pad(graph_end);
     let mut at = weights_at;
     let mut index = 0;
-    for_each_record(input, layers, given, |d| {
+    for_each_record(topo, layers, given, |d| {
         put(out, d)?;
         for (p, desc) in d.params.iter().enumerate() {
             let len = desc.shape.len() * core::mem::size_of::<T>();
@@ -266,6 +429,8 @@ fn write_any<T: Scalar>(
         index += 1;
         Ok(())
     })?;
+    put(out, &topo.topology(layers.len())?)?;
+    topo.for_each_node(layers.len(), |n| put(out, n))?;
     let to_u32 = |v: usize| u32::try_from(v).map_err(|_| Error::InvalidConfig("blob over 4 GiB"));
     let mut header = Header {
         version: FORMAT_VERSION,

@@ -9,6 +9,7 @@
 
 mod activations;
 mod attrs;
+mod call;
 mod config;
 mod conv;
 mod conv_transpose;

@@ -3,6 +3,7 @@
 use heapless::Vec;
 
 use super::planner::{plan, Buffer};
+use super::regions::ParamRegions;
 use super::{Graph, TrainConfig, DEFAULT_MAX_LAYERS};
 use crate::arena::ARENA_ALIGN;
 use crate::layers::TensorMask;
@@ -49,24 +50,13 @@ pub struct MemoryPlan<const N: usize = DEFAULT_MAX_LAYERS> {
     pub activations_bytes: usize,
     /// Bytes of the backward pass's gradient buffers.
     pub gradient_buffers_bytes: usize,
-    /// Elements of all trainable parameters.
-    pub(crate) param_elems: usize,
-    /// Elements of all layer state.
-    pub(crate) state_elems: usize,
     /// Elements of one gradient buffer.
     pub(crate) gbuf_elems: usize,
     /// Element offset of each layer's output inside the activations region (`None`: the
     /// caller's output buffer).
     pub(crate) act_offsets: Vec<Option<usize>, N>,
-    /// Element offset of each layer's trained tensors in the parameter region (`None`:
-    /// none trains, all read from the blob).
-    pub(crate) param_offsets: Vec<Option<usize>, N>,
-    /// Each layer's trained tensors (copied at its `param_offsets`, in Keras order).
-    pub(crate) masks: Vec<TensorMask, N>,
-    /// Element offset of each included layer's state tensors in the layer-state region
-    /// (`None`: not included or stateless). A stateful layer runs in training mode
-    /// exactly when this is `Some`.
-    pub(crate) state_offsets: Vec<Option<usize>, N>,
+    /// Where each layer's trained tensors and state live.
+    pub(crate) regions: ParamRegions<N>,
     pub(crate) training: bool,
 }
 
@@ -84,16 +74,17 @@ impl<const N: usize> MemoryPlan<N> {
     /// The tensors of layer `layer` that train (Keras order; empty for inference plans and
     /// frozen layers).
     pub fn trained_tensors(&self, layer: usize) -> TensorMask {
-        self.masks.get(layer).copied().unwrap_or(TensorMask::EMPTY)
+        self.regions.trained_tensors(layer)
     }
 
     /// Elements of all the trained tensors (the parameter region, unpadded).
     pub fn trained_elements(&self) -> usize {
-        self.param_elems
+        self.regions.trained_elements()
     }
 
     /// The inference plan of `graph` for batches of `batch` samples.
     pub fn inference<T: Scalar>(graph: &Graph<'_, T, N>, batch: usize) -> Result<Self> {
+        check_chain(graph)?;
         check_batch(batch)?;
         let size = core::mem::size_of::<T>();
         let layers = graph.layers();
@@ -115,10 +106,6 @@ impl<const N: usize> MemoryPlan<N> {
         for k in 0..n {
             let _ = act_offsets.push(offsets.get(k).map(|&o| o / size));
         }
-        let mut param_offsets = Vec::new();
-        for _ in 0..n {
-            let _ = param_offsets.push(None);
-        }
         Ok(MemoryPlan {
             batch,
             params_bytes: 0,
@@ -127,54 +114,22 @@ impl<const N: usize> MemoryPlan<N> {
             state_bytes: 0,
             activations_bytes,
             gradient_buffers_bytes: 0,
-            param_elems: 0,
-            state_elems: 0,
             gbuf_elems: 0,
             act_offsets,
-            state_offsets: param_offsets.clone(),
-            masks: param_offsets.iter().map(|_| TensorMask::EMPTY).collect(),
-            param_offsets,
+            regions: ParamRegions::frozen(n),
             training: false,
         })
     }
 
     /// The training plan of `graph` for `config`.
     pub fn training<T: Scalar>(graph: &Graph<'_, T, N>, config: &TrainConfig) -> Result<Self> {
+        check_chain(graph)?;
         check_batch(config.batch_size)?;
         let batch = config.batch_size;
         let size = core::mem::size_of::<T>();
         let layers = graph.layers();
-        let n = layers.len();
-        let mut param_offsets = Vec::new();
-        let mut state_offsets = Vec::new();
-        let mut masks = Vec::new();
-        let (mut param_elems, mut state_elems) = (0usize, 0usize);
-        for (k, l) in layers.iter().enumerate() {
-            let n_train = l.trainable_tensors();
-            let mask = config
-                .trainable
-                .tensors(&l.config, k, n, l.trainable, n_train);
-            let trained = l.param_count_of(mask);
-            let trains = trained > 0;
-            let _ = masks.push(if trains { mask } else { TensorMask::EMPTY });
-            let _ = param_offsets.push(trains.then_some(param_elems));
-            // An included layer keeps its state (and runs in training mode) even when
-            // none of its tensors trains, as Keras's `training and self.trainable`.
-            let state = l.param_count() - l.trainable_param_count();
-            let included = config.trainable.includes(k, n, l.trainable) && n_train > 0;
-            let _ = state_offsets.push((included && state > 0).then_some(state_elems));
-            param_elems = param_elems
-                .checked_add(trained)
-                .ok_or(Error::InvalidShape)?;
-            if included {
-                state_elems = state_elems.checked_add(state).ok_or(Error::InvalidShape)?;
-            }
-        }
-        if param_elems == 0 {
-            return Err(Error::InvalidConfig(
-                "no layer with parameters is trainable",
-            ));
-        }
+        let regions = ParamRegions::training(layers, config)?;
+        let (param_elems, state_elems) = (regions.param_elems, regions.state_elems);
         let mut act_offsets = Vec::new();
         let mut act_bytes = 0usize;
         let mut widest = 0usize;
@@ -209,26 +164,34 @@ impl<const N: usize> MemoryPlan<N> {
             state_bytes,
             activations_bytes: act_bytes,
             gradient_buffers_bytes,
-            param_elems,
-            state_elems,
             gbuf_elems: gbuf_bytes / size,
             act_offsets,
-            param_offsets,
-            state_offsets,
-            masks,
+            regions,
             training: true,
         })
     }
 }
 
-fn check_batch(batch: usize) -> Result<()> {
+/// [`MemoryPlan`] and [`crate::Sequential`] run chains; graphs run in
+/// [`crate::model::Functional`].
+fn check_chain<T: Scalar, const N: usize>(graph: &Graph<'_, T, N>) -> Result<()> {
+    if graph.is_chain() {
+        Ok(())
+    } else {
+        Err(Error::InvalidConfig(
+            "not a sequential model: load a graph model with model::Functional",
+        ))
+    }
+}
+
+pub(super) fn check_batch(batch: usize) -> Result<()> {
     if batch == 0 {
         return Err(Error::InvalidConfig("batch size must be positive"));
     }
     Ok(())
 }
 
-fn tensor_bytes(batch: usize, len: usize, size: usize) -> Result<usize> {
+pub(super) fn tensor_bytes(batch: usize, len: usize, size: usize) -> Result<usize> {
     batch
         .checked_mul(len)
         .and_then(|e| e.checked_mul(size))

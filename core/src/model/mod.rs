@@ -7,20 +7,25 @@ mod builder;
 pub mod callbacks;
 mod dataset;
 mod fit;
+mod functional;
 mod graph;
 mod logs;
 mod memory;
 pub mod planner;
+mod regions;
 mod regularization;
+mod runtime;
 mod sequential;
 mod train;
 
 pub use builder::{default_initializer, SequentialBuilder};
 pub use dataset::{Dataset, SliceDataset};
 pub use fit::{evaluate, fit, FitBufferSizes, FitBuffers, FitOptions};
-pub use graph::{Graph, LayerEntry};
+pub use functional::{Functional, FunctionalPlan};
+pub use graph::{Graph, LayerEntry, Node};
 pub use logs::{Logs, MAX_LOG_METRICS};
 pub use memory::MemoryPlan;
+pub use regions::ParamRegions;
 pub use sequential::Sequential;
 pub use train::{TrainConfig, Trainable};
 

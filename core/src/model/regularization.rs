@@ -3,6 +3,7 @@
 //! the optimizer update.
 
 use super::graph::LayerEntry;
+use super::regions::ParamRegions;
 use super::MemoryPlan;
 use crate::{Error, Result, Scalar};
 
@@ -18,13 +19,31 @@ pub(super) fn regularization_loss<T: Scalar, const N: usize>(
     b: usize,
 ) -> Result<T> {
     let mut total = T::ZERO;
-    let batch = T::from_usize(b);
     for (k, l) in layers.iter().enumerate() {
-        if let Some(r) = l.attrs.activity_regularizer {
-            total = total + r.value(output(plan, activations, k, l, b)?).div(batch);
+        if l.attrs.activity_regularizer.is_some() {
+            total = total + activity_loss(l, output(plan, activations, k, l, b)?, b);
         }
     }
-    for_each_tensor(layers, plan, |l, i, range| {
+    Ok(total + weight_loss(layers, &plan.regions, params)?)
+}
+
+/// Layer `l`'s activity penalty of one call's output `y` (batch `b`): Keras's
+/// `divide_no_nan(reg(y), batch)`; 0 without an activity regularizer.
+pub(super) fn activity_loss<T: Scalar>(l: &LayerEntry<'_, T>, y: &[T], b: usize) -> T {
+    match l.attrs.activity_regularizer {
+        Some(r) => r.value(y).div(T::from_usize(b)),
+        None => T::ZERO,
+    }
+}
+
+/// Σ of the weight penalties of the tensors that train.
+pub(super) fn weight_loss<T: Scalar, const N: usize>(
+    layers: &[LayerEntry<'_, T>],
+    regions: &ParamRegions<N>,
+    params: &[T],
+) -> Result<T> {
+    let mut total = T::ZERO;
+    for_each_tensor(layers, regions, |l, i, range| {
         if let Some(r) = l.attrs.regularizers[i] {
             total = total + r.value(params.get(range).ok_or(Error::NotTraining)?);
         }
@@ -50,7 +69,7 @@ pub(super) fn add_activity_gradient<T: Scalar>(
 /// Adds each regularized trainable tensor's penalty gradient to its gradient.
 pub(super) fn add_weight_gradients<T: Scalar, const N: usize>(
     layers: &[LayerEntry<'_, T>],
-    plan: &MemoryPlan<N>,
+    plan: &ParamRegions<N>,
     params: &[T],
     grads: &mut [T],
 ) -> Result<()> {
@@ -67,7 +86,7 @@ pub(super) fn add_weight_gradients<T: Scalar, const N: usize>(
 /// constraint(variable))` after the optimizer's update).
 pub(super) fn apply_constraints<T: Scalar, const N: usize>(
     layers: &[LayerEntry<'_, T>],
-    plan: &MemoryPlan<N>,
+    plan: &ParamRegions<N>,
     params: &mut [T],
 ) -> Result<()> {
     for_each_tensor(layers, plan, |l, i, range| match l.attrs.constraints[i] {
@@ -110,7 +129,7 @@ fn output<'x, T: Scalar, const N: usize>(
 /// only `trainable` variables).
 fn for_each_tensor<T, const N: usize>(
     layers: &[LayerEntry<'_, T>],
-    plan: &MemoryPlan<N>,
+    plan: &ParamRegions<N>,
     mut f: impl FnMut(&LayerEntry<'_, T>, usize, core::ops::Range<usize>) -> Result<()>,
 ) -> Result<()> {
     for (k, (l, off)) in layers.iter().zip(plan.param_offsets.iter()).enumerate() {

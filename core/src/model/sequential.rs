@@ -1,33 +1,11 @@
 //! [`Sequential`]: run and train a chain of layers from a blob, in a static arena.
 
-use heapless::Vec;
-
-use super::graph::LayerEntry;
 use super::regularization;
+use super::runtime::{layer_context, params_of, split_params, RegionBytes, Training};
 use super::{Graph, MemoryPlan, TrainConfig, DEFAULT_MAX_LAYERS};
 use crate::arena::{split_pair, typed};
-use crate::layers::{mix, Context, MAX_PARAMS};
-use crate::optimizer::ScalarState;
+use crate::layers::{mix, Context};
 use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut};
-
-/// Training state: the arena regions only a training model has.
-#[derive(Debug)]
-struct Training<'a, T> {
-    config: TrainConfig,
-    params: &'a mut [T],
-    grads: &'a mut [T],
-    state: &'a mut [T],
-    /// Non-trainable state of the layers that train (moving statistics).
-    layer_state: &'a mut [T],
-    iterations: u64,
-    /// Base seed of the dropout and noise layers ([`Sequential::set_seed`]).
-    seed: u64,
-    /// Training forward passes run since the seed was set: with `seed`, the step's
-    /// [`Context::seed`].
-    noise_step: u64,
-    /// The optimizer's non-per-parameter state (Nadam's `u_product`).
-    optimizer_scalars: ScalarState,
-}
 
 /// A Keras `Sequential` model loaded from a blob: `predict`, and `train_on_batch` when
 /// loaded with [`Sequential::for_training`].
@@ -80,55 +58,22 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
     pub fn for_training(blob: &'a [u8], arena: &'a mut [u8], config: TrainConfig) -> Result<Self> {
         let graph = Graph::parse(blob)?;
         let plan = MemoryPlan::training(&graph, &config)?;
-        let size = core::mem::size_of::<T>();
         let all = typed::<T>(arena, plan.total_bytes())?;
-        let (params, rest) = all.split_at_mut(plan.params_bytes / size);
-        let (grads, rest) = rest.split_at_mut(plan.grads_bytes / size);
-        let (state, rest) = rest.split_at_mut(plan.optimizer_bytes / size);
-        let (layer_state, rest) = rest.split_at_mut(plan.state_bytes / size);
-        let (activations, gbufs) = rest.split_at_mut(plan.activations_bytes / size);
-        let params = &mut params[..plan.param_elems];
-        let grads = &mut grads[..plan.param_elems];
-        let state = &mut state[..plan.param_elems * config.optimizer.slots()];
-        let layer_state = &mut layer_state[..plan.state_elems];
-        state.fill(T::ZERO);
-        for (k, layer) in graph.layers().iter().enumerate() {
-            let n_train = layer.trainable_tensors();
-            if let Some(mut at) = plan.param_offsets[k] {
-                let mask = plan.masks[k];
-                let trained = layer
-                    .params
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| mask.contains(*i));
-                for (_, p) in trained {
-                    params[at..at + p.len()].copy_from_slice(p);
-                    at += p.len();
-                }
-            }
-            if let Some(mut at) = plan.state_offsets[k] {
-                for p in layer.params[n_train..].iter() {
-                    layer_state[at..at + p.len()].copy_from_slice(p);
-                    at += p.len();
-                }
-            }
-        }
+        let bytes = RegionBytes {
+            params: plan.params_bytes,
+            grads: plan.grads_bytes,
+            optimizer: plan.optimizer_bytes,
+            state: plan.state_bytes,
+        };
+        let (training, rest) = Training::new(all, bytes, &plan.regions, graph.layers(), config)?;
+        let (activations, gbufs) =
+            rest.split_at_mut(plan.activations_bytes / core::mem::size_of::<T>());
         Ok(Sequential {
             graph,
             plan,
             activations,
             gbufs,
-            training: Some(Training {
-                config,
-                params,
-                grads,
-                state,
-                layer_state,
-                iterations: 0,
-                seed: 0,
-                noise_step: 0,
-                optimizer_scalars: ScalarState::new(),
-            }),
+            training: Some(training),
         })
     }
 
@@ -168,7 +113,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
     pub fn param(&self, layer: usize, index: usize) -> Option<&[T]> {
         let entry = self.graph.layers().get(layer)?;
         entry.params.get(index)?;
-        params_of(&self.training, &self.plan, layer, entry)
+        params_of(&self.training, &self.plan.regions, layer, entry)
             .get(index)
             .copied()
     }
@@ -272,6 +217,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
         };
         let lowest = self
             .plan
+            .regions
             .param_offsets
             .iter()
             .position(|o| o.is_some())
@@ -286,10 +232,10 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             };
             let off = self.plan.act_offsets[k].unwrap_or(0);
             let y_k = &self.activations[off..off + b * l.output.len()];
-            let ps = split_params(t.params, t.layer_state, &self.plan, k, l);
-            let mask = self.plan.masks[k];
-            let dparams =
-                self.plan.param_offsets[k].map(|at| &mut t.grads[at..at + l.param_count_of(mask)]);
+            let ps = split_params(t.params, t.layer_state, &self.plan.regions, k, l);
+            let mask = self.plan.regions.masks[k];
+            let dparams = self.plan.regions.param_offsets[k]
+                .map(|at| &mut t.grads[at..at + l.param_count_of(mask)]);
             regularization::add_activity_gradient(l, y_k, &mut dy[..b * l.output.len()], b)?;
             let want_dx = k > lowest;
             let xv = TensorView::new(l.input.with_batch(b)?, x_k)?;
@@ -306,36 +252,11 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
                 },
                 dparams,
                 mask,
-                &layer_context(&ctx, &self.plan, k, l),
+                &layer_context(&ctx, &self.plan.regions, k, k, l),
             )?;
             core::mem::swap(&mut dy, &mut dx);
         }
-        if regularized {
-            regularization::add_weight_gradients(layers, &self.plan, t.params, t.grads)?;
-        }
-        // Parameter tensors (Keras variables) in arena order, for per-variable clipping.
-        let tensors = layers
-            .iter()
-            .zip(self.plan.masks.iter())
-            .flat_map(|(l, &mask)| {
-                l.params
-                    .iter()
-                    .enumerate()
-                    .filter(move |(i, _)| mask.contains(*i))
-                    .map(|(_, p)| p.len())
-            });
-        cfg.optimizer.apply(
-            t.iterations,
-            &mut t.optimizer_scalars,
-            t.params,
-            t.grads,
-            t.state,
-            tensors,
-        )?;
-        if regularized {
-            regularization::apply_constraints(layers, &self.plan, t.params)?;
-        }
-        t.iterations += 1;
+        t.update(layers, &self.plan.regions, regularized)?;
         Ok(loss)
     }
 
@@ -348,7 +269,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
                 break;
             };
             let dst = dst_off..dst_off + b * l.output.len();
-            let lctx = layer_context(ctx, &self.plan, k, l);
+            let lctx = layer_context(ctx, &self.plan.regions, k, k, l);
             let out_shape = l.output.with_batch(b)?;
             let in_shape = l.input.with_batch(b)?;
             let src = match k {
@@ -359,7 +280,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
                 }
             };
             {
-                let ps = params_of(&self.training, &self.plan, k, l);
+                let ps = params_of(&self.training, &self.plan.regions, k, l);
                 match &src {
                     None => {
                         let yv = TensorViewMut::new(out_shape, &mut self.activations[dst])?;
@@ -376,7 +297,7 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             }
             if let (true, Some(at), Some(t)) = (
                 lctx.training,
-                self.plan.state_offsets[k],
+                self.plan.regions.state_offsets[k],
                 self.training.as_mut(),
             ) {
                 let n = l.param_count() - l.trainable_param_count();
@@ -404,12 +325,12 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             let off = self.plan.act_offsets[k - 1].unwrap_or(0);
             &self.activations[off..off + b * l.input.len()]
         };
-        let ps = params_of(&self.training, &self.plan, k, l);
+        let ps = params_of(&self.training, &self.plan.regions, k, l);
         l.config.forward(
             &ps,
             TensorView::new(l.input.with_batch(b)?, src)?,
             TensorViewMut::new(l.output.with_batch(b)?, y)?,
-            &layer_context(ctx, &self.plan, k, l),
+            &layer_context(ctx, &self.plan.regions, k, k, l),
         )
     }
 
@@ -439,17 +360,10 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
     /// [`Sequential::trainable_params`]); optimizer state and iterations are kept, as Keras's
     /// `model.set_weights` keeps them. [`Error::ShapeMismatch`] on a wrong length.
     pub fn set_trainable_params(&mut self, src: &[T]) -> Result<()> {
-        let Some(t) = self.training.as_mut() else {
-            return Err(Error::NotTraining);
-        };
-        if src.len() != t.params.len() {
-            return Err(Error::ShapeMismatch {
-                expected: t.params.len(),
-                found: src.len(),
-            });
-        }
-        t.params.copy_from_slice(src);
-        Ok(())
+        self.training
+            .as_mut()
+            .ok_or(Error::NotTraining)?
+            .set_params(src)
     }
 
     /// The non-trainable state of the layers that train (BatchNormalization's moving mean
@@ -639,93 +553,4 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
         self.activations
             .get(off..off + b.checked_mul(self.graph.output_shape().len())?)
     }
-}
-
-/// The parameter slices layer `k` computes with: trained copies and updated state for
-/// a layer that trains, blob weights otherwise.
-fn params_of<'p, T: Scalar, const N: usize>(
-    training: &'p Option<Training<'_, T>>,
-    plan: &MemoryPlan<N>,
-    k: usize,
-    l: &'p LayerEntry<'_, T>,
-) -> Vec<&'p [T], MAX_PARAMS> {
-    match training {
-        Some(t) => split_params(t.params, t.layer_state, plan, k, l),
-        None => l.params.iter().copied().collect(),
-    }
-}
-
-/// [`params_of`] from the training regions themselves (so that the caller can borrow
-/// other fields of the training state mutably).
-fn split_params<'p, T: Scalar, const N: usize>(
-    params: &'p [T],
-    layer_state: &'p [T],
-    plan: &MemoryPlan<N>,
-    k: usize,
-    l: &'p LayerEntry<'_, T>,
-) -> Vec<&'p [T], MAX_PARAMS> {
-    let Some(mut at) = plan.param_offsets.get(k).copied().flatten() else {
-        // No tensor trains; an included stateful layer still uses its arena state.
-        let n_train = l.trainable_tensors();
-        let mut ps: Vec<&'p [T], MAX_PARAMS> = l.params[..n_train].iter().copied().collect();
-        push_state(&mut ps, layer_state, plan, k, l);
-        return ps;
-    };
-    let mask = plan.trained_tensors(k);
-    let n_train = l.trainable_tensors();
-    let mut ps = Vec::new();
-    for (i, &p) in l.params[..n_train].iter().enumerate() {
-        if mask.contains(i) {
-            let _ = ps.push(params.get(at..at + p.len()).unwrap_or(&[]));
-            at += p.len();
-        } else {
-            // A frozen tensor of a layer that trains others: read in place.
-            let _ = ps.push(p);
-        }
-    }
-    push_state(&mut ps, layer_state, plan, k, l);
-    ps
-}
-
-/// Appends layer `k`'s state tensors: the arena copy when the layer is included (its
-/// state updates), the blob's otherwise.
-fn push_state<'p, T: Scalar, const N: usize>(
-    ps: &mut Vec<&'p [T], MAX_PARAMS>,
-    layer_state: &'p [T],
-    plan: &MemoryPlan<N>,
-    k: usize,
-    l: &'p LayerEntry<'_, T>,
-) {
-    let n_train = l.trainable_tensors();
-    match plan.state_offsets.get(k).copied().flatten() {
-        Some(mut at) => {
-            for p in &l.params[n_train..] {
-                let _ = ps.push(layer_state.get(at..at + p.len()).unwrap_or(&[]));
-                at += p.len();
-            }
-        }
-        None => {
-            for &p in &l.params[n_train..] {
-                let _ = ps.push(p);
-            }
-        }
-    }
-}
-
-/// Layer `k`'s context within a model call. As in Keras, a layer with state (e.g.
-/// BatchNormalization) that is not included in training runs in inference mode even
-/// while the model trains (`training and self.trainable`); an included one runs in
-/// training mode even if none of its tensors trains (bias-only training of a
-/// BatchNormalization without `beta`).
-fn layer_context<T, const N: usize>(
-    ctx: &Context,
-    plan: &MemoryPlan<N>,
-    k: usize,
-    l: &LayerEntry<'_, T>,
-) -> Context {
-    let mut c = ctx.for_layer(k);
-    if l.config.state_tensors() > 0 && plan.state_offsets.get(k).copied().flatten().is_none() {
-        c.training = false;
-    }
-    c
 }
