@@ -266,4 +266,24 @@ mod tests {
         assert_eq!(dx, [0.0; 3]);
         assert_eq!(dt, [0.0, 0.0, 11.0, 22.0, 100.0, 200.0]);
     }
+
+    /// The encodings `core/docs/blob-format.md` documents (variants 40–42).
+    #[test]
+    fn blob_encoding_matches_the_spec() {
+        use crate::layers::{LayerConfig, ParametricSoftplus, ThresholdedLinear};
+        let enc = |c: LayerConfig| postcard::to_allocvec(&c).unwrap();
+        let emb = Embedding {
+            input_dim: 7,
+            output_dim: 3,
+            mask_zero: true,
+        };
+        assert_eq!(enc(LayerConfig::Embedding(emb)), [40, 7, 3, 1]);
+        let psp = ParametricSoftplus { shared_axes: 0b10 };
+        assert_eq!(enc(LayerConfig::ParametricSoftplus(psp)), [41, 2]);
+        let tl = ThresholdedLinear { theta: 1.0 };
+        assert_eq!(
+            enc(LayerConfig::ThresholdedLinear(tl)),
+            [42, 0, 0, 0x80, 0x3f]
+        );
+    }
 }
