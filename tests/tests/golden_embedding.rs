@@ -480,3 +480,33 @@ fn global_average_model_predicts_like_keras() {
     let err = predict(b.as_slice(), &bad, 5).unwrap_err().to_string();
     assert!(err.contains("not an index in 0..20"), "{err}");
 }
+
+#[test]
+fn regularized_table_trains_like_keras() {
+    // Keras regularizes and constrains the whole table, rows the batch never used too.
+    let b = convert_file("regularized.keras", DTypeChoice::F32);
+    let g = ember_nn::model::Graph::<f32>::parse(b.as_slice()).unwrap();
+    assert_eq!(
+        g.layers()[0].attrs.regularizers[0],
+        Some(Regularizer::L2 { l2: 0.05 })
+    );
+    // The same optimizer as the flatten model's case: SGD(0.5), categorical cross-entropy.
+    let config = cases(DIR)[0].config;
+    let xs = npy(DIR, "reg_sgd_x.npy");
+    let ys = npy(DIR, "reg_sgd_y.npy");
+    let t = train_f32(b.as_slice(), config, 3, &xs.data, &ys.data);
+    let want = npy(DIR, "reg_sgd_losses.npy");
+    println!(
+        "regularized losses: worst {}",
+        worst_summary(&t.losses, &want.data)
+    );
+    assert_close("regularized losses", &t.losses, &want.data, 1e-5, 1e-7);
+    for (i, w) in t.params.iter().flatten().enumerate() {
+        let want = npy(DIR, &format!("reg_sgd_w{i}.npy"));
+        println!("regularized w{i}: worst {}", worst_summary(w, &want.data));
+        assert_close(&format!("regularized w{i}"), w, &want.data, 1e-5, 1e-6);
+    }
+    // Rows 6..9 (never looked up) moved: decay and the max-norm projection.
+    let k = read_keras_file(&fixture(DIR, "regularized.keras")).unwrap();
+    assert_ne!(t.params[0][0][18..], k.layers[0].weights[0].data[18..]);
+}
