@@ -13,9 +13,12 @@ use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut, MAX_RANK};
 /// input of shape `(seq…)` gives `(seq…, output_dim)`: row `id` of the table for each id.
 /// One parameter, `embeddings`, of shape `(input_dim, output_dim)` (Keras's layout).
 ///
-/// Keras casts float ids to `int32` and JAX clamps an out-of-range index silently; here an
-/// id that is not a whole number in `0..input_dim` (fractional, negative, too large, NaN)
-/// is [`Error::IndexOutOfRange`], and nothing outside the table is read.
+/// Keras casts float ids to `int32` (truncating), and under JAX an id `≥ input_dim` gives
+/// a row of NaN and a negative id wraps around (`-1` is the last row). Here an id that is
+/// not a whole number in `0..input_dim` (fractional, negative, too large, NaN) is
+/// [`Error::IndexOutOfRange`], and nothing outside the table is read. Ids are exact up to
+/// 2^24 in `f32`; [`crate::Q16_16`] holds integers up to 32767, so a fixed-point model
+/// can look up only the first 32768 rows.
 ///
 /// Gradients are `jax.grad`'s of `take`: the table's gradient is the scatter-add of the
 /// output gradient rows (a repeated id accumulates), and the ids get none (`dx` is
