@@ -106,6 +106,14 @@ pub enum Error {
         /// Number of classes (the last axis of `y_pred`).
         classes: usize,
     },
+    /// Element `index` of an index input (the token ids of
+    /// [`crate::layers::Embedding`]) is not a whole number in `0..len`.
+    IndexOutOfRange {
+        /// Position in the input (batch included, row-major).
+        index: usize,
+        /// Number of valid indices (the embedding table's `input_dim`).
+        len: usize,
+    },
     /// A checkpoint storage could not save or load (a file or flash write failed); the
     /// string says what failed. See [`crate::model::callbacks::CheckpointStorage`].
     Storage(&'static str),
@@ -165,6 +173,9 @@ impl core::fmt::Display for Error {
             }
             Error::LabelOutOfRange { index, classes } => {
                 write!(f, "y_true[{index}] is not a class index in 0..{classes}")
+            }
+            Error::IndexOutOfRange { index, len } => {
+                write!(f, "input[{index}] is not an index in 0..{len}")
             }
             Error::Storage(what) => write!(f, "checkpoint storage failed: {what}"),
         }

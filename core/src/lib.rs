@@ -25,8 +25,8 @@
 //! - [`layers`]: the [`layers::Layer`] interface (forward, backward) and the layers:
 //!   Dense, the convolutions (plain, depthwise, separable, transposed), pooling,
 //!   normalization (batch, layer), the activation layers, the reshaping, padding, cropping
-//!   and up-sampling layers, and the dropout/noise family (noise replayed from a seed in
-//!   backward, so no masks are stored).
+//!   and up-sampling layers, the dropout/noise family (noise replayed from a seed in
+//!   backward, so no masks are stored), and Embedding.
 //! - [`kernels`]: `reference` loops (the correctness oracle) and their `optimized`
 //!   register-blocked twins, bit-identical on a shared test suite.
 //! - [`regularizers`] and [`constraints`]: Keras's weight/activity penalties and the

@@ -15,6 +15,7 @@ use super::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
 };
+use super::{Embedding, ParametricSoftplus, ThresholdedLinear};
 use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut};
 
 /// Every layer Ember implements, as stored in a blob (postcard encodes the variant index
@@ -103,6 +104,12 @@ pub enum LayerConfig {
     BatchNormalization(BatchNormalization),
     /// [`LayerNormalization`] (variant 39).
     LayerNormalization(LayerNormalization),
+    /// [`Embedding`] (variant 40).
+    Embedding(Embedding),
+    /// [`ParametricSoftplus`], legacy Keras 1 (variant 41).
+    ParametricSoftplus(ParametricSoftplus),
+    /// [`ThresholdedLinear`], legacy Keras (variant 42).
+    ThresholdedLinear(ThresholdedLinear),
 }
 
 impl LayerConfig {
@@ -149,6 +156,9 @@ impl LayerConfig {
             LayerConfig::GlobalAveragePooling2D(_) => GlobalAveragePooling2D::KERAS_CLASS,
             LayerConfig::BatchNormalization(_) => BatchNormalization::KERAS_CLASS,
             LayerConfig::LayerNormalization(_) => LayerNormalization::KERAS_CLASS,
+            LayerConfig::Embedding(_) => Embedding::KERAS_CLASS,
+            LayerConfig::ParametricSoftplus(_) => ParametricSoftplus::KERAS_CLASS,
+            LayerConfig::ThresholdedLinear(_) => ThresholdedLinear::KERAS_CLASS,
         }
     }
 
@@ -195,6 +205,9 @@ impl LayerConfig {
             LayerConfig::GlobalAveragePooling2D(l) => l.output_shape(input),
             LayerConfig::BatchNormalization(l) => l.output_shape(input),
             LayerConfig::LayerNormalization(l) => l.output_shape(input),
+            LayerConfig::Embedding(l) => l.output_shape(input),
+            LayerConfig::ParametricSoftplus(l) => l.output_shape(input),
+            LayerConfig::ThresholdedLinear(l) => l.output_shape(input),
         }
     }
 
@@ -241,6 +254,9 @@ impl LayerConfig {
             LayerConfig::GlobalAveragePooling2D(l) => l.param_shapes(input),
             LayerConfig::BatchNormalization(l) => l.param_shapes(input),
             LayerConfig::LayerNormalization(l) => l.param_shapes(input),
+            LayerConfig::Embedding(l) => l.param_shapes(input),
+            LayerConfig::ParametricSoftplus(l) => l.param_shapes(input),
+            LayerConfig::ThresholdedLinear(l) => l.param_shapes(input),
         }
     }
 
@@ -287,6 +303,9 @@ impl LayerConfig {
             LayerConfig::GlobalAveragePooling2D(l) => l.macs(input),
             LayerConfig::BatchNormalization(l) => l.macs(input),
             LayerConfig::LayerNormalization(l) => l.macs(input),
+            LayerConfig::Embedding(l) => l.macs(input),
+            LayerConfig::ParametricSoftplus(l) => l.macs(input),
+            LayerConfig::ThresholdedLinear(l) => l.macs(input),
         }
     }
 
@@ -363,6 +382,9 @@ impl LayerConfig {
             LayerConfig::BatchNormalization(l) => l.forward(params, x, y, ctx),
             #[cfg(feature = "normalization")]
             LayerConfig::LayerNormalization(l) => l.forward(params, x, y, ctx),
+            LayerConfig::Embedding(l) => l.forward(params, x, y, ctx),
+            LayerConfig::ParametricSoftplus(l) => l.forward(params, x, y, ctx),
+            LayerConfig::ThresholdedLinear(l) => l.forward(params, x, y, ctx),
             #[allow(unreachable_patterns)] // every family compiled in
             other => Err(other.not_compiled()),
         }
@@ -449,6 +471,9 @@ impl LayerConfig {
             LayerConfig::BatchNormalization(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             #[cfg(feature = "normalization")]
             LayerConfig::LayerNormalization(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::Embedding(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::ParametricSoftplus(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::ThresholdedLinear(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             #[allow(unreachable_patterns)] // every family compiled in
             other => Err(other.not_compiled()),
         }

@@ -15,6 +15,7 @@ mod conv;
 mod conv_transpose;
 mod dense;
 mod depthwise;
+mod embedding;
 mod engine;
 mod masked;
 mod normalization;
@@ -25,13 +26,17 @@ mod resizing;
 mod tensor_mask;
 mod window;
 
-pub use activations::{ActivationLayer, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, ELU};
+pub use activations::{
+    ActivationLayer, LeakyReLU, PReLU, ParametricSoftplus, ReLU, Softmax, ThresholdedLinear,
+    ThresholdedReLU, ELU,
+};
 pub use attrs::LayerAttrs;
 pub use config::LayerConfig;
 pub use conv::{Conv1D, Conv2D};
 pub use conv_transpose::{transpose_axis, Conv1DTranspose, Conv2DTranspose};
 pub use dense::Dense;
 pub use depthwise::{DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D};
+pub use embedding::Embedding;
 pub use normalization::{BatchNormalization, LayerNormalization};
 pub use pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,

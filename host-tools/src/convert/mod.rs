@@ -20,7 +20,9 @@ use serde_json::Value;
 mod conv;
 mod conv_transpose;
 mod depthwise;
+mod embedding;
 pub mod fold;
+mod legacy_activations;
 mod normalization;
 mod options;
 mod pooling;
@@ -52,7 +54,8 @@ GaussianDropout, AlphaDropout, Conv1D, Conv2D, DepthwiseConv1D, DepthwiseConv2D,
 SeparableConv1D, SeparableConv2D, Conv1DTranspose, Conv2DTranspose, ZeroPadding1D, \
 ZeroPadding2D, Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, MaxPooling1D, \
 MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, \
-GlobalAveragePooling1D, GlobalAveragePooling2D, BatchNormalization, LayerNormalization";
+GlobalAveragePooling1D, GlobalAveragePooling2D, BatchNormalization, LayerNormalization, \
+Embedding, ParametricSoftplus, ThresholdedLinear";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -302,6 +305,13 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
         "DepthwiseConv2D" => LayerConfig::DepthwiseConv2D(depthwise::depthwise_conv2d(l)?),
         "SeparableConv1D" => LayerConfig::SeparableConv1D(depthwise::separable_conv1d(l)?),
         "SeparableConv2D" => LayerConfig::SeparableConv2D(depthwise::separable_conv2d(l)?),
+        "Embedding" => LayerConfig::Embedding(embedding::embedding(l)?),
+        "ParametricSoftplus" => {
+            LayerConfig::ParametricSoftplus(legacy_activations::parametric_softplus(l)?)
+        }
+        "ThresholdedLinear" => {
+            LayerConfig::ThresholdedLinear(legacy_activations::thresholded_linear(l)?)
+        }
         _ => {
             return Err(Error::UnsupportedLayer {
                 layer: l.name.clone(),
@@ -319,7 +329,7 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
 /// `bias_constraint`, `activity_regularizer`, …), each on the parameter index of its
 /// weight; unsupported ones are refused by option name (see `convert/training_attrs.rs`). Every
 /// class's `activity_regularizer` is read; the weight options of Dense, PReLU,
-/// BatchNormalization and LayerNormalization.
+/// BatchNormalization, LayerNormalization and Embedding.
 pub fn layer_attrs(l: &KerasLayer) -> Result<LayerAttrs> {
     let flag = |key: &str| l.config.get(key).and_then(Value::as_bool).unwrap_or(true);
     match l.class_name.as_str() {
@@ -349,6 +359,7 @@ pub fn layer_attrs(l: &KerasLayer) -> Result<LayerAttrs> {
             ],
         ),
         "PReLU" => training_attrs::training_attrs(l, &[("alpha", Some(0))]),
+        "Embedding" => training_attrs::training_attrs(l, &[("embeddings", Some(0))]),
         "BatchNormalization" | "LayerNormalization" => {
             let (scale, center) = (flag("scale"), flag("center"));
             training_attrs::training_attrs(

@@ -1,23 +1,29 @@
 //! The activation layers: Keras's `keras.layers.Activation` and the "advanced
 //! activation" layers (`ReLU`, `LeakyReLU`, `ELU`, `PReLU`, `Softmax`, and Keras 2's
-//! `ThresholdedReLU`). All keep the input shape; only [`PReLU`] has a parameter.
+//! `ThresholdedReLU`), plus two legacy Keras 1 layers ([`ParametricSoftplus`],
+//! [`ThresholdedLinear`]). All keep the input shape; [`PReLU`] and [`ParametricSoftplus`]
+//! have parameters.
 
 mod activation;
 mod common;
 mod elu;
 mod leaky_relu;
+mod parametric_softplus;
 mod prelu;
 mod relu;
 mod softmax;
+mod thresholded_linear;
 mod thresholded_relu;
 
 pub use activation::ActivationLayer;
 pub(crate) use common::check;
 pub use elu::ELU;
 pub use leaky_relu::LeakyReLU;
+pub use parametric_softplus::ParametricSoftplus;
 pub use prelu::PReLU;
 pub use relu::ReLU;
 pub use softmax::Softmax;
+pub use thresholded_linear::ThresholdedLinear;
 pub use thresholded_relu::ThresholdedReLU;
 
 #[cfg(test)]

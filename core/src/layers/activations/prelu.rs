@@ -39,53 +39,72 @@ impl PReLU {
 
     /// Alpha's shape for an input shape (no batch).
     fn alpha_shape(&self, input: Shape) -> Result<Shape> {
-        let r = input.rank();
-        if self.shared_axes & 1 != 0 || (self.shared_axes >> (r + 1)) != 0 {
-            return Err(Error::InvalidConfig(
-                "PReLU.shared_axes must name non-batch axes of the input",
-            ));
-        }
-        let mut dims = [0usize; MAX_RANK];
-        for (d, out) in dims.iter_mut().enumerate().take(r) {
-            *out = if self.shared_axes & (1 << (d + 1)) != 0 {
-                1
-            } else {
-                input.dim(d)
-            };
-        }
-        Shape::new(&dims[..r])
-    }
-
-    /// Index into alpha of element `i` of one sample, given the sample's dimensions and
-    /// alpha's.
-    fn alpha_index(i: usize, dims: &[u32], alpha: &[u32]) -> usize {
-        let (mut rest, mut idx, mut stride) = (i, 0usize, 1usize);
-        for (&d, &a) in dims.iter().zip(alpha).rev() {
-            let c = rest % d as usize;
-            rest /= d as usize;
-            if a != 1 {
-                idx += c * stride;
-            }
-            stride *= a as usize;
-        }
-        idx
+        shared_param_shape(
+            self.shared_axes,
+            input,
+            "PReLU.shared_axes must name non-batch axes of the input",
+        )
     }
 
     /// Checks `params` and `x`; returns (alpha, sample shape, alpha shape).
     fn setup<'p, T>(&self, params: &[&'p [T]], x: Shape) -> Result<(&'p [T], Shape, Shape)> {
         check(1, params.len())?;
-        if x.rank() < 2 {
-            return Err(Error::InvalidShape);
-        }
-        let mut dims = [0usize; MAX_RANK];
-        for (o, &d) in dims.iter_mut().zip(&x.dims()[1..]) {
-            *o = d as usize;
-        }
-        let sample = Shape::new(&dims[..x.rank() - 1])?;
+        let sample = sample_shape(x)?;
         let ashape = self.alpha_shape(sample)?;
         check(ashape.len(), params[0].len())?;
         Ok((params[0], sample, ashape))
     }
+}
+
+/// The shape of a per-element parameter whose `shared_axes` (a [`PReLU::shared_axes`]
+/// bit mask) have size 1, for an input shape (no batch); `InvalidConfig(what)` when the
+/// mask names the batch or an axis the input does not have. Shared with
+/// [`super::ParametricSoftplus`].
+pub(super) fn shared_param_shape(
+    shared_axes: u8,
+    input: Shape,
+    what: &'static str,
+) -> Result<Shape> {
+    let r = input.rank();
+    if shared_axes & 1 != 0 || (shared_axes >> (r + 1)) != 0 {
+        return Err(Error::InvalidConfig(what));
+    }
+    let mut dims = [0usize; MAX_RANK];
+    for (d, out) in dims.iter_mut().enumerate().take(r) {
+        *out = if shared_axes & (1 << (d + 1)) != 0 {
+            1
+        } else {
+            input.dim(d)
+        };
+    }
+    Shape::new(&dims[..r])
+}
+
+/// Index into a [`shared_param_shape`] parameter of element `i` of one sample, given
+/// the sample's dimensions and the parameter's.
+pub(super) fn shared_index(i: usize, dims: &[u32], param: &[u32]) -> usize {
+    let (mut rest, mut idx, mut stride) = (i, 0usize, 1usize);
+    for (&d, &a) in dims.iter().zip(param).rev() {
+        let c = rest % d as usize;
+        rest /= d as usize;
+        if a != 1 {
+            idx += c * stride;
+        }
+        stride *= a as usize;
+    }
+    idx
+}
+
+/// The shape of one sample of a batched input of rank ≥ 2 (`InvalidShape` otherwise).
+pub(super) fn sample_shape(x: Shape) -> Result<Shape> {
+    if x.rank() < 2 {
+        return Err(Error::InvalidShape);
+    }
+    let mut dims = [0usize; MAX_RANK];
+    for (o, &d) in dims.iter_mut().zip(&x.dims()[1..]) {
+        *o = d as usize;
+    }
+    Shape::new(&dims[..x.rank() - 1])
 }
 
 impl Layer for PReLU {
@@ -120,7 +139,7 @@ impl Layer for PReLU {
         let n = sample.len();
         for (xs, ys) in x.data().chunks_exact(n).zip(y.chunks_exact_mut(n)) {
             for (i, (&v, o)) in xs.iter().zip(ys.iter_mut()).enumerate() {
-                let a = alpha[Self::alpha_index(i, sample.dims(), ashape.dims())];
+                let a = alpha[shared_index(i, sample.dims(), ashape.dims())];
                 // relu(x) − alpha · relu(−x)
                 *o = v.max(T::ZERO) + (-a) * (-v).max(T::ZERO);
             }
@@ -155,7 +174,7 @@ impl Layer for PReLU {
                 *o = if v > T::ZERO {
                     d
                 } else if v < T::ZERO {
-                    alpha[Self::alpha_index(k % n, sample.dims(), ashape.dims())] * d
+                    alpha[shared_index(k % n, sample.dims(), ashape.dims())] * d
                 } else {
                     T::ZERO
                 };
@@ -166,7 +185,7 @@ impl Layer for PReLU {
             da.iter_mut().for_each(|g| *g = T::ZERO);
             for (k, (&v, &d)) in x.data().iter().zip(dy.iter()).enumerate() {
                 if v < T::ZERO {
-                    let j = Self::alpha_index(k % n, sample.dims(), ashape.dims());
+                    let j = shared_index(k % n, sample.dims(), ashape.dims());
                     // ∂y/∂alpha = −relu(−x) = x here.
                     da[j] = da[j] + v * d;
                 }
