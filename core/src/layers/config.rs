@@ -11,6 +11,7 @@ use super::{
     ParamShapes, Permute, ReLU, RepeatVector, Reshape, SeparableConv1D, SeparableConv2D, Softmax,
     ThresholdedReLU, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D, ELU,
 };
+use super::{Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract};
 use super::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
@@ -103,6 +104,22 @@ pub enum LayerConfig {
     BatchNormalization(BatchNormalization),
     /// [`LayerNormalization`] (variant 39).
     LayerNormalization(LayerNormalization),
+    /// [`Add`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 43).
+    Add(Add),
+    /// [`Subtract`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 44).
+    Subtract(Subtract),
+    /// [`Multiply`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 45).
+    Multiply(Multiply),
+    /// [`Average`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 46).
+    Average(Average),
+    /// [`Maximum`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 47).
+    Maximum(Maximum),
+    /// [`Minimum`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 48).
+    Minimum(Minimum),
+    /// [`Concatenate`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 49).
+    Concatenate(Concatenate),
+    /// [`Dot`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 50).
+    Dot(Dot),
 }
 
 impl LayerConfig {
@@ -149,6 +166,14 @@ impl LayerConfig {
             LayerConfig::GlobalAveragePooling2D(_) => GlobalAveragePooling2D::KERAS_CLASS,
             LayerConfig::BatchNormalization(_) => BatchNormalization::KERAS_CLASS,
             LayerConfig::LayerNormalization(_) => LayerNormalization::KERAS_CLASS,
+            LayerConfig::Add(_) => Add::KERAS_CLASS,
+            LayerConfig::Subtract(_) => Subtract::KERAS_CLASS,
+            LayerConfig::Multiply(_) => Multiply::KERAS_CLASS,
+            LayerConfig::Average(_) => Average::KERAS_CLASS,
+            LayerConfig::Maximum(_) => Maximum::KERAS_CLASS,
+            LayerConfig::Minimum(_) => Minimum::KERAS_CLASS,
+            LayerConfig::Concatenate(_) => Concatenate::KERAS_CLASS,
+            LayerConfig::Dot(_) => Dot::KERAS_CLASS,
         }
     }
 
@@ -195,6 +220,14 @@ impl LayerConfig {
             LayerConfig::GlobalAveragePooling2D(l) => l.output_shape(input),
             LayerConfig::BatchNormalization(l) => l.output_shape(input),
             LayerConfig::LayerNormalization(l) => l.output_shape(input),
+            LayerConfig::Add(_)
+            | LayerConfig::Subtract(_)
+            | LayerConfig::Multiply(_)
+            | LayerConfig::Average(_)
+            | LayerConfig::Maximum(_)
+            | LayerConfig::Minimum(_)
+            | LayerConfig::Concatenate(_)
+            | LayerConfig::Dot(_) => Err(self.takes_several_inputs()),
         }
     }
 
@@ -241,6 +274,14 @@ impl LayerConfig {
             LayerConfig::GlobalAveragePooling2D(l) => l.param_shapes(input),
             LayerConfig::BatchNormalization(l) => l.param_shapes(input),
             LayerConfig::LayerNormalization(l) => l.param_shapes(input),
+            LayerConfig::Add(_)
+            | LayerConfig::Subtract(_)
+            | LayerConfig::Multiply(_)
+            | LayerConfig::Average(_)
+            | LayerConfig::Maximum(_)
+            | LayerConfig::Minimum(_)
+            | LayerConfig::Concatenate(_)
+            | LayerConfig::Dot(_) => Ok(ParamShapes::new()),
         }
     }
 
@@ -287,6 +328,14 @@ impl LayerConfig {
             LayerConfig::GlobalAveragePooling2D(l) => l.macs(input),
             LayerConfig::BatchNormalization(l) => l.macs(input),
             LayerConfig::LayerNormalization(l) => l.macs(input),
+            LayerConfig::Add(_)
+            | LayerConfig::Subtract(_)
+            | LayerConfig::Multiply(_)
+            | LayerConfig::Average(_)
+            | LayerConfig::Maximum(_)
+            | LayerConfig::Minimum(_)
+            | LayerConfig::Concatenate(_)
+            | LayerConfig::Dot(_) => 0,
         }
     }
 
@@ -363,6 +412,14 @@ impl LayerConfig {
             LayerConfig::BatchNormalization(l) => l.forward(params, x, y, ctx),
             #[cfg(feature = "normalization")]
             LayerConfig::LayerNormalization(l) => l.forward(params, x, y, ctx),
+            LayerConfig::Add(_)
+            | LayerConfig::Subtract(_)
+            | LayerConfig::Multiply(_)
+            | LayerConfig::Average(_)
+            | LayerConfig::Maximum(_)
+            | LayerConfig::Minimum(_)
+            | LayerConfig::Concatenate(_)
+            | LayerConfig::Dot(_) => Err(self.takes_several_inputs()),
             #[allow(unreachable_patterns)] // every family compiled in
             other => Err(other.not_compiled()),
         }
@@ -449,6 +506,14 @@ impl LayerConfig {
             LayerConfig::BatchNormalization(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             #[cfg(feature = "normalization")]
             LayerConfig::LayerNormalization(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::Add(_)
+            | LayerConfig::Subtract(_)
+            | LayerConfig::Multiply(_)
+            | LayerConfig::Average(_)
+            | LayerConfig::Maximum(_)
+            | LayerConfig::Minimum(_)
+            | LayerConfig::Concatenate(_)
+            | LayerConfig::Dot(_) => Err(self.takes_several_inputs()),
             #[allow(unreachable_patterns)] // every family compiled in
             other => Err(other.not_compiled()),
         }

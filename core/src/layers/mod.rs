@@ -6,6 +6,10 @@
 //! a small `Copy` value decoded straight from the blob, lets the same code run on
 //! read-only and trainable weights, and keeps dispatch static: [`LayerConfig`] is an enum
 //! matched once per layer call, never a trait object.
+//!
+//! Multi-input layers (Keras's merges: [`Add`], [`Concatenate`], [`Dot`], …) implement
+//! [`Merge`] instead of [`Layer`]; [`LayerConfig::forward_n`] and
+//! [`LayerConfig::backward_n`] run any layer, merge or not, on a list of inputs.
 
 mod activations;
 mod attrs;
@@ -16,6 +20,7 @@ mod dense;
 mod depthwise;
 mod engine;
 mod masked;
+mod merge;
 mod normalization;
 mod pooling;
 mod regularization;
@@ -31,6 +36,9 @@ pub use conv::{Conv1D, Conv2D};
 pub use conv_transpose::{transpose_axis, Conv1DTranspose, Conv2DTranspose};
 pub use dense::Dense;
 pub use depthwise::{DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D};
+pub use merge::{
+    Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract, MAX_MERGE_INPUTS,
+};
 pub use normalization::{BatchNormalization, LayerNormalization};
 pub use pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
