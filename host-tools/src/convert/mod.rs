@@ -21,6 +21,7 @@ mod conv;
 mod conv_transpose;
 mod depthwise;
 pub mod fold;
+mod merge;
 mod normalization;
 mod options;
 mod pooling;
@@ -52,7 +53,8 @@ GaussianDropout, AlphaDropout, Conv1D, Conv2D, DepthwiseConv1D, DepthwiseConv2D,
 SeparableConv1D, SeparableConv2D, Conv1DTranspose, Conv2DTranspose, ZeroPadding1D, \
 ZeroPadding2D, Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, MaxPooling1D, \
 MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, \
-GlobalAveragePooling1D, GlobalAveragePooling2D, BatchNormalization, LayerNormalization";
+GlobalAveragePooling1D, GlobalAveragePooling2D, BatchNormalization, LayerNormalization, \
+Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -302,6 +304,14 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
         "DepthwiseConv2D" => LayerConfig::DepthwiseConv2D(depthwise::depthwise_conv2d(l)?),
         "SeparableConv1D" => LayerConfig::SeparableConv1D(depthwise::separable_conv1d(l)?),
         "SeparableConv2D" => LayerConfig::SeparableConv2D(depthwise::separable_conv2d(l)?),
+        "Add" => LayerConfig::Add(merge::add(l)?),
+        "Subtract" => LayerConfig::Subtract(merge::subtract(l)?),
+        "Multiply" => LayerConfig::Multiply(merge::multiply(l)?),
+        "Average" => LayerConfig::Average(merge::average(l)?),
+        "Maximum" => LayerConfig::Maximum(merge::maximum(l)?),
+        "Minimum" => LayerConfig::Minimum(merge::minimum(l)?),
+        "Concatenate" => LayerConfig::Concatenate(merge::concatenate(l)?),
+        "Dot" => LayerConfig::Dot(merge::dot(l)?),
         _ => {
             return Err(Error::UnsupportedLayer {
                 layer: l.name.clone(),
