@@ -75,7 +75,9 @@ impl Geometry {
             // The input's dims, padded with 1s after the batch axis to the output's rank.
             let mut dims = [1usize; MAX_RANK];
             dims[0] = batch;
-            let pad = (rank - 1).checked_sub(s.rank()).ok_or(Error::InvalidShape)?;
+            let pad = (rank - 1)
+                .checked_sub(s.rank())
+                .ok_or(Error::InvalidShape)?;
             for (k, &d) in s.dims().iter().enumerate() {
                 dims[1 + pad + k] = d as usize;
             }

@@ -181,3 +181,41 @@ fn no_params(n: usize) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every merge variant survives the blob's postcard encoding; the field-less ones
+    /// are their variant index alone.
+    #[test]
+    fn merge_variants_round_trip_through_postcard() {
+        let all = [
+            LayerConfig::Add(Add),
+            LayerConfig::Subtract(Subtract),
+            LayerConfig::Multiply(Multiply),
+            LayerConfig::Average(Average),
+            LayerConfig::Maximum(Maximum),
+            LayerConfig::Minimum(Minimum),
+            LayerConfig::Concatenate(Concatenate { axis: -2 }),
+            LayerConfig::Dot(Dot {
+                axes: [1, -1],
+                normalize: true,
+            }),
+        ];
+        for (i, c) in all.iter().enumerate() {
+            let mut buf = [0u8; 16];
+            let bytes = postcard::to_slice(c, &mut buf).unwrap();
+            let expected_len = match i {
+                0..=5 => 1,
+                6 => 2,
+                _ => 4,
+            };
+            assert_eq!(bytes.len(), expected_len, "{c:?}");
+            let back: LayerConfig = postcard::from_bytes(bytes).unwrap();
+            assert_eq!(&back, c);
+            assert!(c.is_merge() && c.feature().is_none() && c.is_compiled());
+        }
+        assert!(!LayerConfig::ReLU(crate::layers::ReLU::default()).is_merge());
+    }
+}
