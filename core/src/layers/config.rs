@@ -11,6 +11,7 @@ use super::{
     ParamShapes, Permute, ReLU, RepeatVector, Reshape, SeparableConv1D, SeparableConv2D, Softmax,
     ThresholdedReLU, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D, ELU,
 };
+use super::{Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract};
 use super::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
@@ -110,6 +111,22 @@ pub enum LayerConfig {
     ParametricSoftplus(ParametricSoftplus),
     /// [`ThresholdedLinear`], legacy Keras (variant 42).
     ThresholdedLinear(ThresholdedLinear),
+    /// [`Add`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 43).
+    Add(Add),
+    /// [`Subtract`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 44).
+    Subtract(Subtract),
+    /// [`Multiply`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 45).
+    Multiply(Multiply),
+    /// [`Average`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 46).
+    Average(Average),
+    /// [`Maximum`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 47).
+    Maximum(Maximum),
+    /// [`Minimum`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 48).
+    Minimum(Minimum),
+    /// [`Concatenate`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 49).
+    Concatenate(Concatenate),
+    /// [`Dot`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 50).
+    Dot(Dot),
 }
 
 impl LayerConfig {
@@ -159,6 +176,14 @@ impl LayerConfig {
             LayerConfig::Embedding(_) => Embedding::KERAS_CLASS,
             LayerConfig::ParametricSoftplus(_) => ParametricSoftplus::KERAS_CLASS,
             LayerConfig::ThresholdedLinear(_) => ThresholdedLinear::KERAS_CLASS,
+            LayerConfig::Add(_) => Add::KERAS_CLASS,
+            LayerConfig::Subtract(_) => Subtract::KERAS_CLASS,
+            LayerConfig::Multiply(_) => Multiply::KERAS_CLASS,
+            LayerConfig::Average(_) => Average::KERAS_CLASS,
+            LayerConfig::Maximum(_) => Maximum::KERAS_CLASS,
+            LayerConfig::Minimum(_) => Minimum::KERAS_CLASS,
+            LayerConfig::Concatenate(_) => Concatenate::KERAS_CLASS,
+            LayerConfig::Dot(_) => Dot::KERAS_CLASS,
         }
     }
 
@@ -208,6 +233,14 @@ impl LayerConfig {
             LayerConfig::Embedding(l) => l.output_shape(input),
             LayerConfig::ParametricSoftplus(l) => l.output_shape(input),
             LayerConfig::ThresholdedLinear(l) => l.output_shape(input),
+            LayerConfig::Add(_)
+            | LayerConfig::Subtract(_)
+            | LayerConfig::Multiply(_)
+            | LayerConfig::Average(_)
+            | LayerConfig::Maximum(_)
+            | LayerConfig::Minimum(_)
+            | LayerConfig::Concatenate(_)
+            | LayerConfig::Dot(_) => Err(self.takes_several_inputs()),
         }
     }
 
@@ -257,6 +290,14 @@ impl LayerConfig {
             LayerConfig::Embedding(l) => l.param_shapes(input),
             LayerConfig::ParametricSoftplus(l) => l.param_shapes(input),
             LayerConfig::ThresholdedLinear(l) => l.param_shapes(input),
+            LayerConfig::Add(_)
+            | LayerConfig::Subtract(_)
+            | LayerConfig::Multiply(_)
+            | LayerConfig::Average(_)
+            | LayerConfig::Maximum(_)
+            | LayerConfig::Minimum(_)
+            | LayerConfig::Concatenate(_)
+            | LayerConfig::Dot(_) => Ok(ParamShapes::new()),
         }
     }
 
@@ -306,6 +347,14 @@ impl LayerConfig {
             LayerConfig::Embedding(l) => l.macs(input),
             LayerConfig::ParametricSoftplus(l) => l.macs(input),
             LayerConfig::ThresholdedLinear(l) => l.macs(input),
+            LayerConfig::Add(_)
+            | LayerConfig::Subtract(_)
+            | LayerConfig::Multiply(_)
+            | LayerConfig::Average(_)
+            | LayerConfig::Maximum(_)
+            | LayerConfig::Minimum(_)
+            | LayerConfig::Concatenate(_)
+            | LayerConfig::Dot(_) => 0,
         }
     }
 
@@ -385,6 +434,14 @@ impl LayerConfig {
             LayerConfig::Embedding(l) => l.forward(params, x, y, ctx),
             LayerConfig::ParametricSoftplus(l) => l.forward(params, x, y, ctx),
             LayerConfig::ThresholdedLinear(l) => l.forward(params, x, y, ctx),
+            LayerConfig::Add(_)
+            | LayerConfig::Subtract(_)
+            | LayerConfig::Multiply(_)
+            | LayerConfig::Average(_)
+            | LayerConfig::Maximum(_)
+            | LayerConfig::Minimum(_)
+            | LayerConfig::Concatenate(_)
+            | LayerConfig::Dot(_) => Err(self.takes_several_inputs()),
             #[allow(unreachable_patterns)] // every family compiled in
             other => Err(other.not_compiled()),
         }
@@ -474,6 +531,14 @@ impl LayerConfig {
             LayerConfig::Embedding(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::ParametricSoftplus(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             LayerConfig::ThresholdedLinear(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::Add(_)
+            | LayerConfig::Subtract(_)
+            | LayerConfig::Multiply(_)
+            | LayerConfig::Average(_)
+            | LayerConfig::Maximum(_)
+            | LayerConfig::Minimum(_)
+            | LayerConfig::Concatenate(_)
+            | LayerConfig::Dot(_) => Err(self.takes_several_inputs()),
             #[allow(unreachable_patterns)] // every family compiled in
             other => Err(other.not_compiled()),
         }

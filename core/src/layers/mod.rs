@@ -6,10 +6,13 @@
 //! a small `Copy` value decoded straight from the blob, lets the same code run on
 //! read-only and trainable weights, and keeps dispatch static: [`LayerConfig`] is an enum
 //! matched once per layer call, never a trait object.
+//!
+//! Multi-input layers (Keras's merges: [`Add`], [`Concatenate`], [`Dot`], …) implement
+//! [`Merge`] instead of [`Layer`]; [`LayerConfig::forward_n`] and
+//! [`LayerConfig::backward_n`] run any layer, merge or not, on a list of inputs.
 
 mod activations;
 mod attrs;
-mod call;
 mod config;
 mod conv;
 mod conv_transpose;
@@ -18,6 +21,7 @@ mod depthwise;
 mod embedding;
 mod engine;
 mod masked;
+mod merge;
 mod normalization;
 mod pooling;
 mod regularization;
@@ -37,6 +41,9 @@ pub use conv_transpose::{transpose_axis, Conv1DTranspose, Conv2DTranspose};
 pub use dense::Dense;
 pub use depthwise::{DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D};
 pub use embedding::Embedding;
+pub use merge::{
+    Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract, MAX_MERGE_INPUTS,
+};
 pub use normalization::{BatchNormalization, LayerNormalization};
 pub use pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,

@@ -284,12 +284,15 @@ impl<'a, T: Scalar, const N: usize> Graph<'a, T, N> {
             .iter()
             .map(|n| {
                 let l = &self.layers[n.layer];
-                let steps = if n.time_distributed {
-                    n.output.dim(0)
-                } else {
-                    1
-                };
-                l.config.macs(l.input).saturating_mul(steps)
+                if n.time_distributed {
+                    return l.config.macs(l.input).saturating_mul(n.output.dim(0));
+                }
+                let shapes: Vec<Shape, MAX_NODE_INPUTS> = n
+                    .inputs
+                    .iter()
+                    .filter_map(|&t| self.tensor_shape(t as usize).ok())
+                    .collect();
+                l.config.macs_n(&shapes)
             })
             .sum()
     }

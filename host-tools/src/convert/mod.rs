@@ -23,6 +23,7 @@ mod depthwise;
 mod embedding;
 pub mod fold;
 mod legacy_activations;
+mod merge;
 mod normalization;
 mod options;
 mod pooling;
@@ -55,7 +56,8 @@ SeparableConv1D, SeparableConv2D, Conv1DTranspose, Conv2DTranspose, ZeroPadding1
 ZeroPadding2D, Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, MaxPooling1D, \
 MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, \
 GlobalAveragePooling1D, GlobalAveragePooling2D, BatchNormalization, LayerNormalization, \
-Embedding, ParametricSoftplus, ThresholdedLinear";
+Embedding, ParametricSoftplus, ThresholdedLinear, \
+Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -312,6 +314,14 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
         "ThresholdedLinear" => {
             LayerConfig::ThresholdedLinear(legacy_activations::thresholded_linear(l)?)
         }
+        "Add" => LayerConfig::Add(merge::add(l)?),
+        "Subtract" => LayerConfig::Subtract(merge::subtract(l)?),
+        "Multiply" => LayerConfig::Multiply(merge::multiply(l)?),
+        "Average" => LayerConfig::Average(merge::average(l)?),
+        "Maximum" => LayerConfig::Maximum(merge::maximum(l)?),
+        "Minimum" => LayerConfig::Minimum(merge::minimum(l)?),
+        "Concatenate" => LayerConfig::Concatenate(merge::concatenate(l)?),
+        "Dot" => LayerConfig::Dot(merge::dot(l)?),
         _ => {
             return Err(Error::UnsupportedLayer {
                 layer: l.name.clone(),
