@@ -16,7 +16,10 @@ use std::collections::HashMap;
 use std::io::{Cursor, Read, Write};
 use std::path::PathBuf;
 
+use ember_cli::convert::{convert, DTypeChoice};
 use ember_cli::keras::config::model_from_value;
+use ember_cli::predict::predict;
+use ember_cli::tensor_file::Tensor;
 use ember_cli::keras::{read_keras_bytes, KerasLayer, KerasModel, TensorRef};
 use ember_cli::Error;
 use serde_json::{json, Value};
@@ -726,6 +729,31 @@ fn truncated_and_mangled_configs_never_panic() {
                 }
             }
             let _ = read_keras_bytes(&zip_of(&e));
+        }
+    }
+}
+
+#[test]
+fn nested_sequential_converts_and_predicts_like_keras() {
+    // A Sequential holding a nested Sequential reads as a plain chain (graph None), which
+    // the converter takes as it is; the blob predicts Keras's outputs.
+    let all = expected_all();
+    for file in ["seq_nested.keras", "seq_nested.h5"] {
+        let exp = &all[file];
+        let model = read_keras_bytes(&fixture(file)).expect(file);
+        assert!(model.graph.is_none(), "{file}");
+        let blob = convert(&model, DTypeChoice::F32).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let x = T::from_json(&exp["x"][0]);
+        let y = T::from_json(&exp["y"][0]);
+        let input = Tensor {
+            shape: vec![x.rows, x.cols],
+            data: x.data.iter().map(|&v| v as f32).collect(),
+        };
+        let out = predict(blob.as_slice(), &input, 3).expect("predicts");
+        assert_eq!(out.shape, [y.rows, y.cols], "{file}");
+        for (a, b) in out.data.iter().zip(&y.data) {
+            let err = (f64::from(*a) - b).abs() / b.abs().max(1.0);
+            assert!(err <= 1e-5, "{file}: {a} vs Keras {b}");
         }
     }
 }

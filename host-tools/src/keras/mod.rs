@@ -148,7 +148,10 @@ pub struct KerasWeight {
     /// The dataset's path in the weights HDF5 file, without a leading `/`, e.g.
     /// `"layers/dense_1/vars/0"` or `"layers/lstm/cell/vars/2"` in a `.keras` file,
     /// `"model_weights/dense/dense/kernel:0"` (tf.keras 2) or
-    /// `"model_weights/dense/my_model/dense/kernel"` (Keras 3) in a legacy `.h5` file.
+    /// `"model_weights/dense/my_model/dense/kernel"` (Keras 3) in a legacy `.h5` file. A
+    /// layer of a nested model: `"layers/functional/layers/dense/vars/0"` (`.keras`),
+    /// `"model_weights/inner/inner/dense/kernel"` (Keras 3 `.h5`, nested `Sequential`
+    /// `inner`) or `"model_weights/inner/dense/kernel:0"` (tf.keras 2).
     pub path: String,
     /// The tensor's shape, outermost dimension first (`[]` for a scalar).
     pub shape: Vec<usize>,
