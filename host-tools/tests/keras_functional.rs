@@ -354,7 +354,7 @@ fn check(file: &str, exp: &Value) -> f64 {
 fn every_fixture_matches_keras() {
     let all = expected_all();
     let all = all.as_object().expect("object");
-    assert_eq!(all.len(), 11, "fixture count");
+    assert_eq!(all.len(), 14, "fixture count");
     let mut worst = 0.0f64;
     for (file, exp) in all {
         worst = worst.max(check(file, exp));

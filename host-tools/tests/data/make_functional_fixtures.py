@@ -26,6 +26,9 @@ Models (deterministic non-zero weights, every bias non-zero):
   model frozen), then `Concatenate` with `inner_f`'s input) -> Dense `out` (output 0);
   output 1 is `inner_f` called a second time, on the first `inner_seq` call, used
   directly as a model output (Keras numbers that call differently in `output_layers`).
+* `fn_seq_out`: a nested Sequential `s` without an `Input` of its own (built on its first
+  call), called three times (twice on the model input), two of its calls used directly as
+  the model's outputs (tf.keras 2 numbers its calls from 1, Keras 3 from 0).
 * `seq_nested` (Keras 3 only): Sequential Input(4) -> nested Sequential `block` (no Input
   of its own) -> Dense: reads as a plain chain.
 * `seq_with_fn` (Keras 3 only): Sequential Input(4) -> nested Functional `fork` (two
@@ -34,7 +37,7 @@ Models (deterministic non-zero weights, every bias non-zero):
 Files, all in `functional_fixtures.zip` next to this script (deflated):
 
 * `<model>.keras`, `<model>.h5`: Keras 3.15 `model.save(...)`.
-* `<model>_k2.h5` for `fn_two_in`, `fn_nested`: tf.keras 2.21 `model.save("x.h5")`
+* `<model>_k2.h5` for `fn_two_in`, `fn_nested`, `fn_seq_out`: tf.keras 2.21 `model.save("x.h5")`
   (list-style `inbound_nodes`; Keras 3.15 itself cannot load `fn_nested_k2.h5`: it
   does not undo tf.keras 2's node numbering of nested models).
 
@@ -142,6 +145,14 @@ def fn_nested(keras):
     z = L.Dense(1, name="out")(y)
     calls = {"s_d1": 2, "s_d2": 2, "f_d": 2, "deep_d": 2, "deep_bn": 2, "f_cat": 2, "out": 1}
     return keras.Model(x, [z, inner_f(h)], name="fn_nested"), calls
+
+
+def fn_seq_out(keras):
+    L = keras.layers
+    s = keras.Sequential([L.Dense(4, activation="tanh", name="sa")], name="s")
+    x = keras.Input((4,), name="x")
+    model = keras.Model(x, [s(x), s(s(x))], name="fn_seq_out")
+    return model, {"sa": 3}
 
 
 def seq_nested(keras):
@@ -284,7 +295,9 @@ def tf2_main(out_dir):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tf_keras as keras
 
-    result = build_all(keras, out_dir, "_k2", [(fn_two_in, True), (fn_nested, True)], ["h5"])
+    result = build_all(
+        keras, out_dir, "_k2", [(fn_two_in, True), (fn_nested, True), (fn_seq_out, True)], ["h5"]
+    )
     with open(os.path.join(out_dir, "tf2_expected.json"), "w") as f:
         json.dump(result, f)
 
@@ -311,7 +324,13 @@ def main():
             keras,
             work,
             "",
-            [(fn_two_in, True), (fn_nested, True), (seq_nested, False), (seq_with_fn, True)],
+            [
+                (fn_two_in, True),
+                (fn_nested, True),
+                (fn_seq_out, True),
+                (seq_nested, False),
+                (seq_with_fn, True),
+            ],
             ["keras", "h5"],
         )
         tf2_python = os.environ.get("TF2_PYTHON")
