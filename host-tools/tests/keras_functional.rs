@@ -18,9 +18,9 @@ use std::path::PathBuf;
 
 use ember_cli::convert::{convert, DTypeChoice};
 use ember_cli::keras::config::model_from_value;
+use ember_cli::keras::{read_keras_bytes, KerasLayer, KerasModel, TensorRef};
 use ember_cli::predict::predict;
 use ember_cli::tensor_file::Tensor;
-use ember_cli::keras::{read_keras_bytes, KerasLayer, KerasModel, TensorRef};
 use ember_cli::Error;
 use serde_json::{json, Value};
 
