@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the seed corpora of both fuzz targets from the committed fixtures (nothing here is
 # committed): corpus/keras_convert/ gets every fixture .keras, the .h5/.keras files inside
-# host-tools/tests/data/legacy_h5_fixtures.zip, and for each .keras its config.json and
+# host-tools/tests/data/legacy_h5_fixtures.zip and functional_fixtures.zip, and for each .keras its config.json and
 # its zip-less KFZ1 form (see fuzz_targets/keras_convert.rs);
 # corpus/blob_load/ gets each model converted with `ember convert` to f32 and fixed.
 # Run from anywhere: bash host-tools/fuzz/make_seeds.sh
@@ -17,13 +17,15 @@ for f in "$root"/tests/fixtures/*/model.keras; do
     cp "$f" "$kc/$(basename "$(dirname "$f")").keras"
 done
 cp "$root"/host-tools/tests/data/*.keras "$kc"/
-python3 - "$root/host-tools/tests/data/legacy_h5_fixtures.zip" "$kc" <<'PY'
+python3 - "$root/host-tools/tests/data/legacy_h5_fixtures.zip" \
+    "$root/host-tools/tests/data/functional_fixtures.zip" "$kc" <<'PY'
 import sys, zipfile, os
-src, out = sys.argv[1], sys.argv[2]
-with zipfile.ZipFile(src) as z:
-    for n in z.namelist():
-        if not n.endswith("/"):
-            open(os.path.join(out, os.path.basename(n)), "wb").write(z.read(n))
+*srcs, out = sys.argv[1:]
+for src in srcs:
+    with zipfile.ZipFile(src) as z:
+        for n in z.namelist():
+            if not n.endswith("/"):
+                open(os.path.join(out, os.path.basename(n)), "wb").write(z.read(n))
 for n in sorted(os.listdir(out)):
     if n.endswith(".keras"):
         with zipfile.ZipFile(os.path.join(out, n)) as z:

@@ -441,13 +441,13 @@ fn synthetic_malformed_files_are_errors() {
         "expected a JSON string",
     );
     expect_error(
-        "Functional model",
+        "Functional model without input_layers",
         |n| {
             let v = json!({"class_name": "Functional", "config": {"name": "f", "layers": []}});
             n.attr("model_config", AttrValue::VarLenString(v.to_string()));
         },
         "config",
-        "Functional",
+        "input_layers",
     );
     expect_error(
         "keras_version not a string",

@@ -332,18 +332,25 @@ fn bad_config_json_is_config_error() {
 }
 
 #[test]
-fn functional_and_nested_models_are_config_errors() {
+fn functional_without_io_is_a_config_error_and_nested_sequential_needs_weights() {
+    // Functional and nested models are read (tests/keras_functional.rs); a Functional
+    // config without `input_layers` is still an error.
     let functional = json!({"class_name": "Functional", "config": {"name": "f", "layers": []}});
+    let bytes = dense_with_entry("config.json", Some(functional.to_string().as_bytes()));
+    match read_keras_bytes(&bytes) {
+        Err(Error::Config(msg)) => assert!(msg.contains("input_layers"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+    // A nested Sequential is read, and then needs its own weights group, which
+    // `reader_dense`'s weights file does not have.
     let nested = json!({"class_name": "Sequential", "config": {"name": "outer", "layers": [
         {"class_name": "InputLayer", "config": {"name": "in", "batch_shape": [null, 4]}},
         {"class_name": "Sequential", "config": {"name": "inner", "layers": []}}
     ]}});
-    for (config, needle) in [(functional, "Functional"), (nested, "nested")] {
-        let bytes = dense_with_entry("config.json", Some(config.to_string().as_bytes()));
-        match read_keras_bytes(&bytes) {
-            Err(Error::Config(msg)) => assert!(msg.contains(needle), "{msg}"),
-            other => panic!("{other:?}"),
-        }
+    let bytes = dense_with_entry("config.json", Some(nested.to_string().as_bytes()));
+    match read_keras_bytes(&bytes) {
+        Err(Error::Hdf5(msg)) => assert!(msg.contains("layer `inner` (Sequential)"), "{msg}"),
+        other => panic!("{other:?}"),
     }
 }
 

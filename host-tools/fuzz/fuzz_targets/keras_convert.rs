@@ -13,9 +13,9 @@
 #![no_main]
 
 use ember_cli::convert::{convert, DTypeChoice};
-use ember_cli::keras::config::{parse_model_config, ModelConfig};
+use ember_cli::keras::config::parse_model_config;
 use ember_cli::keras::weights::read_keras3_weights;
-use ember_cli::keras::{read_keras_bytes, KerasLayer, KerasModel, KerasWeight};
+use ember_cli::keras::{assemble, read_keras_bytes, KerasModel};
 use libfuzzer_sys::fuzz_target;
 
 /// Prefix of the zip-less `.keras` input form.
@@ -24,29 +24,6 @@ const PARTS_MAGIC: &[u8] = b"KFZ1";
 fn convert_both(model: &KerasModel) {
     for dtype in [DTypeChoice::F32, DTypeChoice::Fixed] {
         let _ = convert(model, dtype);
-    }
-}
-
-/// The model `read_keras_bytes` would assemble from a config and per-layer weights.
-fn assemble(m: ModelConfig, mut weights: Vec<Vec<KerasWeight>>) -> KerasModel {
-    weights.resize(m.layers.len(), Vec::new());
-    KerasModel {
-        class_name: m.class_name,
-        name: m.name,
-        keras_version: None,
-        input_shape: m.input_shape,
-        layers: m
-            .layers
-            .into_iter()
-            .zip(weights)
-            .map(|(l, weights)| KerasLayer {
-                name: l.name,
-                class_name: l.class_name,
-                config: l.config,
-                trainable: l.trainable,
-                weights,
-            })
-            .collect(),
     }
 }
 
@@ -63,13 +40,13 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Some((config, h5)) = parts(data) {
         if let Ok(m) = parse_model_config(config) {
-            if let Ok(weights) = read_keras3_weights(h5.to_vec(), &m.layers) {
-                convert_both(&assemble(m, weights));
+            if let Ok(weights) = read_keras3_weights(h5.to_vec(), &m) {
+                convert_both(&assemble(m, weights, None));
             }
         }
     } else if data.first() == Some(&b'{') {
         if let Ok(m) = parse_model_config(data) {
-            convert_both(&assemble(m, Vec::new()));
+            convert_both(&assemble(m, Vec::new(), None));
         }
     }
 });

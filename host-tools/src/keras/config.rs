@@ -1,33 +1,42 @@
-//! `config.json` → the model's layer list.
+//! `config.json` → the model's layers and call graph.
 //!
 //! Keras serialises a model as `{"module", "class_name", "config", ...}`. For a
 //! `Sequential` model, `config.layers` lists the layers in order, each as
 //! `{"module", "class_name", "config", "registered_name", "build_config", ...}`; Keras 3
 //! puts an `InputLayer` with `config.batch_shape` first, Keras 2 used
-//! `batch_input_shape` (on the `InputLayer` or on the first layer). Both spellings are
-//! accepted so the legacy `.h5` reader (whose `model_config` attribute holds the same JSON)
-//! can reuse [`model_from_value`].
-
-use std::collections::HashSet;
+//! `batch_input_shape` (on the `InputLayer` or on the first layer). A `Functional` model
+//! adds each layer's calls (`inbound_nodes`) and the model's `input_layers` /
+//! `output_layers`; any layer may itself be a model. [`super::tree`] parses the nesting,
+//! [`super::graph`] flattens the calls. Both spellings are accepted so the legacy `.h5`
+//! reader (whose `model_config` attribute holds the same JSON) can reuse
+//! [`model_from_value`].
 
 use serde_json::{Map, Value};
 
+use super::graph::{build_graph, is_plain_chain, no_input_shape};
+use super::tree::{parse_tree, ModelTree};
+use super::KerasGraph;
 use crate::error::{Error, Result};
-
-/// Keras class names of whole models, which Ember cannot take as a layer.
-const MODEL_CLASSES: &[&str] = &["Sequential", "Functional", "Model"];
 
 /// A model's structure as described by its config, before weights are attached.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelConfig {
-    /// Keras model class (`"Sequential"`).
+    /// Keras model class: `"Sequential"` or `"Functional"`.
     pub class_name: String,
     /// The model's name.
     pub name: String,
-    /// Input batch shape including the leading batch dimension (`None` = open).
+    /// Input batch shape including the leading batch dimension (`None` = open); for a
+    /// graph, its first input's.
     pub input_shape: Vec<Option<usize>>,
-    /// The layers in model order, `InputLayer` excluded.
+    /// The leaf layers, each once: depth first through nested models, in config order,
+    /// `InputLayer`s excluded.
     pub layers: Vec<LayerConfig>,
+    /// The call graph; `None` for a `Sequential` that is a plain chain of `layers` (see
+    /// [`super::KerasModel::graph`]).
+    pub graph: Option<KerasGraph>,
+    /// The nesting of models and layers as the config gives it, which the weight readers
+    /// walk.
+    pub tree: ModelTree,
 }
 
 /// One layer's entry in the model config.
@@ -78,114 +87,42 @@ pub fn parse_keras_version(json: &[u8]) -> Result<Option<String>> {
 
 /// Interpret a parsed model config (`{"class_name": ..., "config": ...}`).
 ///
+/// A `Sequential` or `Functional` model, possibly with nested models at any depth (see
+/// [`super::tree`] and [`super::graph`]).
+///
 /// # Errors
 ///
-/// [`Error::Config`] if the value is not a model config, if the model is not a
-/// `Sequential` (`Functional` models are not supported yet), if a layer entry lacks its
-/// `class_name`, `config` or `config.name`, if a layer is itself a model, if two layers
-/// share a name, or if no input shape can be found.
+/// [`Error::Config`] if the value is not a model config, if a layer entry lacks its
+/// `class_name`, `config` or `config.name`, if two layers share a name, if no input shape
+/// can be found, or if the layer calls do not form a graph ([`super::graph::build_graph`]).
 pub fn model_from_value(value: &Value) -> Result<ModelConfig> {
-    let top = object(value, "the model config")?;
-    let class_name = string(top, "class_name", "the model config")?;
-    match class_name {
-        "Sequential" => sequential(top),
-        "Functional" | "Model" => Err(Error::Config(format!(
-            "`{class_name}` models are not supported yet; only `Sequential` models can be read"
-        ))),
-        other => Err(Error::Config(format!(
-            "the top-level object is a `{other}`, not a Keras model \
-             (expected `Sequential` or `Functional`)"
-        ))),
-    }
-}
-
-/// Parse a `Sequential` model's config.
-fn sequential(top: &Map<String, Value>) -> Result<ModelConfig> {
-    let config = object(
-        field(top, "config", "the Sequential model")?,
-        "model `config`",
-    )?;
-    let name = string(config, "name", "the model config")?.to_owned();
-    let entries = field(config, "layers", "the model config")?
-        .as_array()
-        .ok_or_else(|| Error::Config("model `config.layers` is not a list".into()))?;
-
-    let mut input_shape = None;
-    let mut layers = Vec::with_capacity(entries.len());
-    let mut names = HashSet::new();
-    for (index, entry) in entries.iter().enumerate() {
-        let what = format!("layer #{index}");
-        let entry = object(entry, &what)?;
-        let class_name = string(entry, "class_name", &what)?;
-        let config_value = field(entry, "config", &what)?;
-        let config = object(config_value, &format!("{what} `config`"))?;
-        let name = string(config, "name", &format!("{what} `config`"))?;
-        if !names.insert(name) {
-            return Err(Error::Config(format!(
-                "two layers are named `{name}`; Keras layer names must be unique"
-            )));
-        }
-        if class_name == "InputLayer" {
-            if index != 0 {
-                return Err(Error::Config(format!(
-                    "`InputLayer` `{name}` is layer #{index}; it must come first"
-                )));
-            }
-            let shape = config
-                .get("batch_shape")
-                .or_else(|| config.get("batch_input_shape"))
-                .ok_or_else(|| {
-                    Error::Config(format!(
-                        "`InputLayer` `{name}` has neither `batch_shape` nor `batch_input_shape`"
-                    ))
-                })?;
-            input_shape = Some(shape_from_value(shape, &format!("`InputLayer` `{name}`"))?);
-            continue;
-        }
-        if MODEL_CLASSES.contains(&class_name) {
-            return Err(Error::Config(format!(
-                "layer `{name}` is a nested `{class_name}` model; nested models are not \
-                 supported yet (flatten the model into one Sequential)"
-            )));
-        }
-        let trainable = match config.get("trainable") {
-            None => true,
-            Some(Value::Bool(b)) => *b,
-            Some(other) => {
-                return Err(Error::Config(format!(
-                    "layer `{name}`: `trainable` is {other}, expected true or false"
-                )))
-            }
-        };
-        layers.push(LayerConfig {
-            name: name.to_owned(),
-            class_name: class_name.to_owned(),
-            config: config_value.clone(),
-            trainable,
-        });
-    }
-
-    let input_shape = match input_shape {
-        Some(shape) => shape,
-        None => fallback_input_shape(config, entries)?,
+    let mut layers = Vec::new();
+    let tree = parse_tree(value, &mut layers)?;
+    let graph = build_graph(&tree)?;
+    let input_shape = match graph.inputs.first() {
+        Some(input) => input.shape.clone(),
+        None => return Err(no_input_shape()),
     };
+    let plain = tree.class_name == "Sequential" && is_plain_chain(&graph, layers.len());
     Ok(ModelConfig {
-        class_name: "Sequential".into(),
-        name,
+        class_name: tree.class_name.clone(),
+        name: tree.name.clone(),
         input_shape,
         layers,
+        graph: (!plain).then_some(graph),
+        tree,
     })
 }
 
-/// The input shape of a model without an `InputLayer`: the model's `build_input_shape`,
-/// else the first layer's `build_config.input_shape`, else its Keras-2 style
-/// `batch_input_shape` / `batch_shape`.
-fn fallback_input_shape(
+/// The input shape of a `Sequential` without an `InputLayer`: the model's
+/// `build_input_shape`, else the first layer's `build_config.input_shape`, else its
+/// Keras-2 style `batch_input_shape` / `batch_shape`; `None` if there is none.
+pub(crate) fn fallback_input_shape(
     config: &Map<String, Value>,
     entries: &[Value],
-) -> Result<Vec<Option<usize>>> {
+) -> Result<Option<Vec<Option<usize>>>> {
     if let Some(shape) = config.get("build_input_shape").filter(|v| !v.is_null()) {
-        return shape_from_value(shape, "the model's `build_input_shape`");
+        return shape_from_value(shape, "the model's `build_input_shape`").map(Some);
     }
     let first = entries.first().and_then(Value::as_object);
     let built = first
@@ -193,7 +130,7 @@ fn fallback_input_shape(
         .and_then(|b| b.get("input_shape"))
         .filter(|v| !v.is_null());
     if let Some(shape) = built {
-        return shape_from_value(shape, "the first layer's `build_config.input_shape`");
+        return shape_from_value(shape, "the first layer's `build_config.input_shape`").map(Some);
     }
     let declared = first.and_then(|e| e.get("config")).and_then(|c| {
         c.get("batch_input_shape")
@@ -201,13 +138,9 @@ fn fallback_input_shape(
             .filter(|v| !v.is_null())
     });
     if let Some(shape) = declared {
-        return shape_from_value(shape, "the first layer's `batch_input_shape`");
+        return shape_from_value(shape, "the first layer's `batch_input_shape`").map(Some);
     }
-    Err(Error::Config(
-        "the model has no input shape: it has no `InputLayer` and was never built \
-         (start the model with `keras.Input(shape)` before saving)"
-            .into(),
-    ))
+    Ok(None)
 }
 
 /// Parse a Keras shape list (`[null, 8]`) into dimensions, `null` meaning open.
@@ -241,26 +174,6 @@ pub fn shape_from_value(value: &Value, what: &str) -> Result<Vec<Option<usize>>>
         .collect()
 }
 
-/// `value` as a JSON object, or a [`Error::Config`] naming `what`.
-fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>> {
-    value
-        .as_object()
-        .ok_or_else(|| Error::Config(format!("{what} is not a JSON object")))
-}
-
-/// Field `key` of `map`, or a [`Error::Config`] naming `what`.
-fn field<'a>(map: &'a Map<String, Value>, key: &str, what: &str) -> Result<&'a Value> {
-    map.get(key)
-        .ok_or_else(|| Error::Config(format!("{what} has no `{key}`")))
-}
-
-/// String field `key` of `map`, or a [`Error::Config`] naming `what`.
-fn string<'a>(map: &'a Map<String, Value>, key: &str, what: &str) -> Result<&'a str> {
-    field(map, key, what)?
-        .as_str()
-        .ok_or_else(|| Error::Config(format!("{what}: `{key}` is not a string")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,11 +204,6 @@ mod tests {
 
     #[test]
     fn rejections() {
-        let functional = json!({"class_name": "Functional", "config": {"name": "m", "layers": []}});
-        let nested = json!({"class_name": "Sequential", "config": {"name": "m", "layers": [
-            {"class_name": "InputLayer", "config": {"name": "in", "batch_shape": [null, 2]}},
-            {"class_name": "Sequential", "config": {"name": "inner", "layers": []}}
-        ]}});
         let no_shape = json!({"class_name": "Sequential", "config": {"name": "m", "layers": [
             {"class_name": "Dense", "config": {"name": "d"}}
         ]}});
@@ -308,12 +216,17 @@ mod tests {
             {"class_name": "InputLayer", "config": {"name": "in", "batch_shape": [null, 2]}},
             {"class_name": "Dense", "config": {"name": "d", "trainable": "yes"}}
         ]}});
+        let late_input = json!({"class_name": "Sequential", "config": {"name": "m", "layers": [
+            {"class_name": "Dense", "config": {"name": "d", "batch_input_shape": [null, 2]}},
+            {"class_name": "InputLayer", "config": {"name": "in", "batch_shape": [null, 2]}}
+        ]}});
+        let not_model = json!({"class_name": "Dense", "config": {"name": "d"}});
         for (v, needle) in [
-            (functional, "not supported yet"),
-            (nested, "nested"),
             (no_shape, "no input shape"),
             (dup, "unique"),
             (bad_trainable, "trainable"),
+            (late_input, "must come first"),
+            (not_model, "not a Keras model"),
             (json!([1, 2]), "not a JSON object"),
         ] {
             match model_from_value(&v) {
@@ -321,5 +234,27 @@ mod tests {
                 other => panic!("expected a Config error with `{needle}`, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn nested_sequential_flattens_to_a_chain() {
+        let v = json!({"class_name": "Sequential", "config": {"name": "m", "layers": [
+            {"class_name": "InputLayer", "config": {"name": "in", "batch_shape": [null, 2]}},
+            {"class_name": "Sequential", "config": {"name": "inner", "layers": [
+                {"class_name": "Dense", "config": {"name": "a"}},
+                {"class_name": "Dense", "config": {"name": "b", "trainable": false}}
+            ]}},
+            {"class_name": "Dense", "config": {"name": "c"}}
+        ]}});
+        let m = model_from_value(&v).map_err(|e| e.to_string());
+        let m = m.as_ref().map(|m| {
+            let names: Vec<(&str, bool)> = m
+                .layers
+                .iter()
+                .map(|l| (l.name.as_str(), l.trainable))
+                .collect();
+            (names, m.graph.is_none())
+        });
+        assert_eq!(m, Ok((vec![("a", true), ("b", false), ("c", true)], true)));
     }
 }

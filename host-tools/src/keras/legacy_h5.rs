@@ -23,6 +23,13 @@
 //!   `<model>/<layer>/kernel`, so datasets sit at `model_weights/dense/<model>/dense/kernel`;
 //!   `model_config` is the Keras-3 config (`batch_shape`, `DTypePolicy` dtypes).
 //!
+//! A nested model (a `Sequential` or `Functional` used as a layer) has one group
+//! `model_weights/<nested model>` whose `weight_names` list all its layers' weights, at any
+//! depth (Keras 3: `inner_seq/dense/kernel` for a nested `Sequential`, `dense/kernel` for a
+//! nested `Functional`; tf.keras 2: `dense/kernel:0`). Each weight goes to the one leaf
+//! layer of the nested model whose name is a component of the weight's name, in listed
+//! order; a weight naming none or several is refused.
+//!
 //! String attributes may be variable- or fixed-length; both are accepted. The config is
 //! interpreted by [`super::config::model_from_value`], exactly like a `.keras` file's
 //! `config.json`. Keras loads legacy weights by order (the n-th layer with weights gets the
@@ -35,11 +42,12 @@ use std::collections::{HashMap, HashSet};
 use hdf5_pure::{AttrValue, File, Group};
 use serde_json::{Map, Value};
 
-use super::config::{self, LayerConfig};
+use super::config::{self, ModelConfig};
+use super::tree::{EntryKind, ModelTree, MAX_NESTING};
 use super::weights::{
     attr_string, check_not_truncated, open_group, read_f32_dataset, sorted_groups,
 };
-use super::{KerasLayer, KerasModel, KerasWeight};
+use super::{KerasModel, KerasWeight};
 use crate::error::{Error, Result};
 
 /// Name of the root attribute holding the model's config JSON.
@@ -114,27 +122,8 @@ pub fn read_legacy_h5(bytes: &[u8]) -> Result<KerasModel> {
         )));
     }
     let weights_group = open_group(&root, MODEL_WEIGHTS_GROUP, MODEL_WEIGHTS_GROUP)?;
-    let weights = read_model_weights(&weights_group, &model.layers, file_len)?;
-
-    let layers = model
-        .layers
-        .into_iter()
-        .zip(weights)
-        .map(|(layer, weights)| KerasLayer {
-            name: layer.name,
-            class_name: layer.class_name,
-            config: layer.config,
-            trainable: layer.trainable,
-            weights,
-        })
-        .collect();
-    Ok(KerasModel {
-        class_name: model.class_name,
-        name: model.name,
-        keras_version,
-        input_shape: model.input_shape,
-        layers,
-    })
+    let weights = read_model_weights(&weights_group, &model, file_len)?;
+    Ok(super::assemble(model, weights, keras_version))
 }
 
 /// The error for bytes that start like HDF5 but cannot be read as a file.
@@ -189,10 +178,11 @@ struct SavedLayer {
     weight_names: Vec<String>,
 }
 
-/// Read each config layer's weights from the `model_weights` group.
+/// Read each leaf layer's weights from the `model_weights` group (one list per
+/// [`config::ModelConfig::layers`] entry).
 fn read_model_weights(
     mw: &Group,
-    layers: &[LayerConfig],
+    model: &ModelConfig,
     file_len: usize,
 ) -> Result<Vec<Vec<KerasWeight>>> {
     let mw_attrs = Attrs::of(mw, MODEL_WEIGHTS_GROUP)?;
@@ -242,38 +232,51 @@ fn read_model_weights(
         }
     }
 
-    let mut out = Vec::with_capacity(layers.len());
-    let mut claimed = HashSet::with_capacity(layers.len());
+    let mut out = vec![Vec::new(); model.layers.len()];
+    let mut claimed = HashSet::with_capacity(model.tree.entries.len());
     let mut last_weighted: Option<(usize, &str)> = None;
-    for layer in layers {
-        let entry = saved.get(&layer.name).ok_or_else(|| {
+    for entry in &model.tree.entries {
+        if let EntryKind::Input(_) = entry.kind {
+            continue;
+        }
+        let entry_saved = saved.get(&entry.name).ok_or_else(|| {
             Error::Hdf5(format!(
                 "layer `{}` ({}) of `{MODEL_CONFIG_ATTR}` is not listed in \
                  `{MODEL_WEIGHTS_GROUP}` `layer_names`; the config and the weights do not match",
-                layer.name, layer.class_name
+                entry.name, entry.class_name
             ))
         })?;
-        claimed.insert(layer.name.as_str());
-        if !entry.weight_names.is_empty() {
+        claimed.insert(entry.name.as_str());
+        if !entry_saved.weight_names.is_empty() {
             if let Some((previous, previous_name)) = last_weighted {
-                if entry.index < previous {
+                if entry_saved.index < previous {
                     return Err(Error::Hdf5(format!(
                         "`layer_names` lists `{}` before `{previous_name}`, the reverse of \
                          `{MODEL_CONFIG_ATTR}`; Keras assigns legacy weights by order, so the \
                          file is inconsistent",
-                        layer.name
+                        entry.name
                     )));
                 }
             }
-            last_weighted = Some((entry.index, layer.name.as_str()));
+            last_weighted = Some((entry_saved.index, entry.name.as_str()));
         }
-        let base = format!("{MODEL_WEIGHTS_GROUP}/{}", layer.name);
-        let weights = entry
+        let base = format!("{MODEL_WEIGHTS_GROUP}/{}", entry.name);
+        let weights = entry_saved
             .weight_names
             .iter()
-            .map(|w| read_weight(&entry.group, &base, w, file_len))
+            .map(|w| read_weight(&entry_saved.group, &base, w, file_len))
             .collect::<Result<Vec<_>>>()?;
-        out.push(weights);
+        match &entry.kind {
+            EntryKind::Leaf(index) => {
+                if let Some(slot) = out.get_mut(*index) {
+                    *slot = weights;
+                }
+            }
+            EntryKind::Model(inner) => {
+                distribute(inner, &entry_saved.weight_names, weights, &base, &mut out)?;
+            }
+            EntryKind::Input(_) => {}
+        }
     }
     // Weights that belong to no layer of the config mean config and weights disagree.
     for name in &names {
@@ -286,6 +289,66 @@ fn read_model_weights(
         }
     }
     Ok(out)
+}
+
+/// Share the weights of nested model `inner` (all in one group at `base`, listed as
+/// `names`) among its leaf layers: a weight belongs to the one leaf whose name is a
+/// component of its weight name (`inner_seq/dense/kernel` (Keras 3) or `dense/kernel:0`
+/// (tf.keras 2) → `dense`), in listed order.
+fn distribute(
+    inner: &ModelTree,
+    names: &[String],
+    weights: Vec<KerasWeight>,
+    base: &str,
+    out: &mut [Vec<KerasWeight>],
+) -> Result<()> {
+    let mut leaves = Vec::new();
+    leaves_of(inner, &mut leaves, 0);
+    for (name, weight) in names.iter().zip(weights) {
+        let parts: Vec<&str> = name.split('/').collect();
+        let dirs = parts.split_last().map_or(&[][..], |(_, d)| d);
+        let owners: Vec<&(String, usize)> = leaves
+            .iter()
+            .filter(|(leaf, _)| dirs.contains(&leaf.as_str()))
+            .collect();
+        match owners.as_slice() {
+            [(_, index)] => {
+                if let Some(slot) = out.get_mut(*index) {
+                    slot.push(weight);
+                }
+            }
+            [] => {
+                return Err(Error::Hdf5(format!(
+                    "`{base}` lists weight `{name}` of nested model `{}`, but no layer of that \
+                     model is named in it",
+                    inner.name
+                )))
+            }
+            many => {
+                let names: Vec<&str> = many.iter().map(|(n, _)| n.as_str()).collect();
+                return Err(Error::Hdf5(format!(
+                    "`{base}` lists weight `{name}` of nested model `{}`, which names several \
+                     of its layers ({names:?}); it cannot be placed unambiguously",
+                    inner.name
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The leaf layers (name, index) of `model` and of the models nested in it.
+fn leaves_of(model: &ModelTree, out: &mut Vec<(String, usize)>, depth: usize) {
+    if depth > MAX_NESTING {
+        return;
+    }
+    for entry in &model.entries {
+        match &entry.kind {
+            EntryKind::Leaf(index) => out.push((entry.name.clone(), *index)),
+            EntryKind::Model(inner) => leaves_of(inner, out, depth + 1),
+            EntryKind::Input(_) => {}
+        }
+    }
 }
 
 /// Read the dataset `weight_name` (a `/`-separated path relative to `group`, whose own

@@ -9,17 +9,20 @@
 //!
 //! * [`archive`]: the `.keras` zip container (`config.json`, `metadata.json`,
 //!   `model.weights.h5`).
-//! * [`config`]: `config.json` → the layer list ([`config::ModelConfig`]).
+//! * [`config`]: `config.json` → the layer list and call graph ([`config::ModelConfig`]),
+//!   using [`tree`] (the nesting of models and layers, both call dialects) and [`graph`]
+//!   (flattening the calls into a [`KerasGraph`]).
 //! * [`weights`]: `model.weights.h5` → per-layer weight tensors, matched to layers by the
 //!   `name` attribute Keras writes, or by Keras's class-name + counter key when it is missing.
 //! * [`legacy_h5`]: a legacy `.h5` model file (`model.save("model.h5")`): `model_config`
 //!   attribute (parsed by [`config`]) and the `model_weights` group.
 //!
-//! Supported today: Keras 3 `.keras` files and legacy `.h5` model files (both the Keras 3
-//! and the tf.keras 2 dialect) holding a top-level `Sequential` model with float32
-//! weights. `Functional` models are reported as [`Error::Config`] with a message saying so;
-//! nested models (a `Sequential` or `Functional` used as a layer) are reported as
-//! [`Error::Config`]; a weights-only HDF5 file (`save_weights`) is reported as
+//! Supported: Keras 3 `.keras` files and legacy `.h5` model files (both the Keras 3 and
+//! the tf.keras 2 dialect) holding a `Sequential` or `Functional` model with float32
+//! weights, with nested models (a `Sequential` or `Functional` used as a layer) at any
+//! depth and shared layers (a layer, or a nested model, called several times). A model
+//! that is a plain chain of layers has [`KerasModel::graph`] `None`; any other has its
+//! call graph there. A weights-only HDF5 file (`save_weights`) is reported as
 //! [`Error::Config`] saying it has no architecture.
 //!
 //! Every malformed input (bad zip, missing entry, unexpected JSON, missing or mistyped
@@ -27,17 +30,21 @@
 
 pub mod archive;
 pub mod config;
+pub mod graph;
 pub mod legacy_h5;
+pub mod tree;
 pub mod weights;
 
 use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// A Keras model as read from a file: its layers in model order with configs and weights.
+/// A Keras model as read from a file: its layers with configs and weights, and how they
+/// are called.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KerasModel {
-    /// Keras model class: `"Sequential"` (the only one read today) or `"Functional"`.
+    /// Keras model class: `"Sequential"` or `"Functional"` (a legacy `"Model"` reads as
+    /// `"Functional"`).
     pub class_name: String,
     /// The model's name (`config.name` in `config.json` or in the `.h5` `model_config`).
     pub name: String,
@@ -49,9 +56,63 @@ pub struct KerasModel {
     ///
     /// Taken from the `InputLayer`'s `batch_shape` (or `batch_input_shape`), else from the
     /// model's `build_input_shape`, else from the first layer's `build_config.input_shape`.
+    /// For a model with a [`graph`](Self::graph), the first input's shape.
     pub input_shape: Vec<Option<usize>>,
-    /// The layers in model order, the `InputLayer` excluded.
+    /// The leaf layers, each once even when called several times: in config order, a
+    /// nested model's layers in its place (depth first), `InputLayer`s and the nested
+    /// models themselves excluded. Names are unique across the whole model (the reader
+    /// refuses two leaf layers of one name in different nested models).
+    ///
+    /// A leaf is trainable only if it and every model containing it are.
     pub layers: Vec<KerasLayer>,
+    /// `None` for a model that is a plain chain of `layers`: a `Sequential`, possibly with
+    /// nested `Sequential`s (flattened into `layers`), where layer `i` is called once on
+    /// layer `i - 1`'s output. `Some` for every `Functional` model (even a chain) and for a
+    /// `Sequential` that is not a plain chain (it holds a nested `Functional` with branches).
+    pub graph: Option<KerasGraph>,
+}
+
+/// The call graph of a [`KerasModel`], nested models flattened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KerasGraph {
+    /// Model inputs in the model's input order (Keras `model.inputs`).
+    pub inputs: Vec<KerasInput>,
+    /// Every call of every leaf layer, in a topological order (a node refers only to
+    /// inputs and to earlier nodes). Nested models are flattened: a nested `Sequential` is
+    /// a chain of calls, a nested `Functional` is inlined with its inputs bound to the
+    /// tensors the outer call passed; a nested model called twice appears twice. The
+    /// order is Keras's own (`functional_from_config`'s) order of processing the calls.
+    pub nodes: Vec<KerasNode>,
+    /// Model outputs in Keras's output order (Keras `model.outputs`).
+    pub outputs: Vec<TensorRef>,
+}
+
+/// One input of a [`KerasGraph`] (Keras: an `InputLayer`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KerasInput {
+    /// The `InputLayer`'s name.
+    pub name: String,
+    /// Its batch shape including the batch dimension (`None` = open), e.g. `[None, 4]`.
+    pub shape: Vec<Option<usize>>,
+}
+
+/// One call of a leaf layer in a [`KerasGraph`]. It has exactly one output tensor,
+/// [`TensorRef::Node`] of its index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KerasNode {
+    /// The layer called: index into [`KerasModel::layers`].
+    pub layer: usize,
+    /// The call's input tensors in call order (a merge layer gets several).
+    pub inputs: Vec<TensorRef>,
+}
+
+/// A tensor of a [`KerasGraph`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TensorRef {
+    /// Model input `i` ([`KerasGraph::inputs`]).
+    Input(usize),
+    /// The output of node `i` ([`KerasGraph::nodes`]).
+    Node(usize),
 }
 
 /// One layer of a [`KerasModel`].
@@ -87,7 +148,10 @@ pub struct KerasWeight {
     /// The dataset's path in the weights HDF5 file, without a leading `/`, e.g.
     /// `"layers/dense_1/vars/0"` or `"layers/lstm/cell/vars/2"` in a `.keras` file,
     /// `"model_weights/dense/dense/kernel:0"` (tf.keras 2) or
-    /// `"model_weights/dense/my_model/dense/kernel"` (Keras 3) in a legacy `.h5` file.
+    /// `"model_weights/dense/my_model/dense/kernel"` (Keras 3) in a legacy `.h5` file. A
+    /// layer of a nested model: `"layers/functional/layers/dense/vars/0"` (`.keras`),
+    /// `"model_weights/inner/inner/dense/kernel"` (Keras 3 `.h5`, nested `Sequential`
+    /// `inner`) or `"model_weights/inner/dense/kernel:0"` (tf.keras 2).
     pub path: String,
     /// The tensor's shape, outermost dimension first (`[]` for a scalar).
     pub shape: Vec<usize>,
@@ -125,9 +189,9 @@ pub fn read_keras_file(path: &Path) -> Result<KerasModel> {
 ///
 /// * [`Error::Archive`]: neither a zip nor an HDF5 file, a damaged zip or HDF5 file, or a
 ///   missing `config.json` / `model.weights.h5` entry.
-/// * [`Error::Config`]: `config.json` or `metadata.json` is not the JSON Keras writes, the
-///   model is not a `Sequential` (e.g. `Functional`), a layer is itself a model, or no
-///   input shape can be found; an HDF5 file without `model_config` (weights only).
+/// * [`Error::Config`]: `config.json` or `metadata.json` is not the JSON Keras writes, no
+///   input shape can be found, or the layer calls of a `Functional` model do not form a
+///   graph (see [`graph::build_graph`]); an HDF5 file without `model_config` (weights only).
 /// * [`Error::Hdf5`]: `model.weights.h5` (or an `.h5` file's `model_weights` group) is
 ///   unreadable, a layer's weights cannot be found or matched unambiguously, or a weight is
 ///   not float32.
@@ -148,24 +212,35 @@ pub fn read_keras_bytes(bytes: &[u8]) -> Result<KerasModel> {
         None => None,
     };
     let model = config::parse_model_config(&archive.config_json)?;
-    let weights = weights::read_keras3_weights(archive.weights_h5, &model.layers)?;
+    let weights = weights::read_keras3_weights(archive.weights_h5, &model)?;
+    Ok(assemble(model, weights, keras_version))
+}
+
+/// Attach per-layer weights (one list per [`config::ModelConfig::layers`] entry, in that
+/// order; missing trailing lists mean no weights) to a parsed config.
+pub fn assemble(
+    model: config::ModelConfig,
+    weights: Vec<Vec<KerasWeight>>,
+    keras_version: Option<String>,
+) -> KerasModel {
+    let mut weights = weights.into_iter();
     let layers = model
         .layers
         .into_iter()
-        .zip(weights)
-        .map(|(layer, weights)| KerasLayer {
+        .map(|layer| KerasLayer {
             name: layer.name,
             class_name: layer.class_name,
             config: layer.config,
             trainable: layer.trainable,
-            weights,
+            weights: weights.next().unwrap_or_default(),
         })
         .collect();
-    Ok(KerasModel {
+    KerasModel {
         class_name: model.class_name,
         name: model.name,
         keras_version,
         input_shape: model.input_shape,
         layers,
-    })
+        graph: model.graph,
+    }
 }

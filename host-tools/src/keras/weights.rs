@@ -1,12 +1,16 @@
 //! `model.weights.h5` (Keras 3) → per-layer weight tensors.
 //!
-//! Keras 3 stores a `Sequential` model's variables at `layers/<key>/vars/<i>`, where
+//! Keras 3 stores a model's variables at `layers/<key>/vars/<i>`, where
 //! `<key>` is **not** the layer's name but the snake-cased class name plus a counter per
 //! class within the container (`dense`, `dense_1`, `conv2d`, ...; see [`keras_keys`]), and
 //! `<i>` counts the layer's variables in Keras order. Since Keras 3.15 (at least), each
 //! `layers/<key>/vars` group carries an attribute `name` with the layer's real name, which
 //! is what [`read_keras3_weights`] matches on; files without it fall back to the key rule.
-//! Layers holding sub-layers nest further groups, e.g. `layers/lstm/cell/vars/0`.
+//! Layers holding sub-layers nest further groups, e.g. `layers/lstm/cell/vars/0`. A nested
+//! model is a group like any layer (`layers/sequential`, `layers/functional`, keyed by its
+//! class) whose `vars` carries the nested model's name and holds no variables, and whose
+//! own layers sit below it in the same scheme: `layers/functional/layers/dense/vars/0`. A
+//! `Functional` model's `InputLayer`s get groups too (`layers/input_layer`, named, empty).
 //!
 //! The file is opened from memory with `hdf5_pure::File::from_bytes`; nothing touches the
 //! disk.
@@ -15,7 +19,8 @@ use std::collections::HashMap;
 
 use hdf5_pure::{AttrValue, DType, Dataset, File, Group};
 
-use super::config::LayerConfig;
+use super::config::ModelConfig;
+use super::tree::{Entry, EntryKind, ModelTree, MAX_NESTING};
 use super::KerasWeight;
 use crate::error::{Error, Result};
 
@@ -25,70 +30,34 @@ pub const MAX_DEPTH: usize = 8;
 /// that fits a microcontroller; guards against absurd declared shapes.
 pub const MAX_WEIGHT_ELEMENTS: u64 = 1 << 28;
 
-/// Read the weights of `layers` from the bytes of a Keras 3 `model.weights.h5`.
+/// Read the weights of `model`'s leaf layers from the bytes of a Keras 3
+/// `model.weights.h5`.
 ///
-/// Returns one weight list per layer, in the order of `layers`. Each layer's group is
-/// found through the `name` attribute of `layers/<key>/vars`; a layer with no such
-/// attribute anywhere in the file is looked up at the key [`keras_keys`] computes, and if
-/// the file has no `name` attributes at all a missing group means the layer has no
-/// weights (older Keras 3 releases only wrote groups for layers with variables).
+/// Returns one weight list per leaf layer, in the order of [`ModelConfig::layers`]. Each
+/// model (the top-level one, and each nested model, whose group `layers/<key>` holds its
+/// own `layers/...`) is matched to its groups the same way: a layer's group is found
+/// through the `name` attribute of `layers/<key>/vars`; a layer with no such attribute
+/// anywhere in its model's groups is looked up at the key [`keras_keys`] computes (over
+/// the model's layers in config order, `InputLayer`s counted in a `Functional` and not in
+/// a `Sequential`, as Keras does), and if the model's groups have no `name` attributes at
+/// all a missing group means the layer has no weights (older Keras 3 releases only wrote
+/// groups for layers with variables).
 ///
 /// # Errors
 ///
 /// [`Error::Hdf5`] if the bytes are not a readable HDF5 file, if a layer's group cannot be
 /// found in a file that names its groups, if two groups claim one layer, if a group holding
-/// weights matches no layer, if a `vars` group holds anything but datasets `0..n`, or if a
-/// weight is not float32 or its data does not match its shape.
-pub fn read_keras3_weights(h5: Vec<u8>, layers: &[LayerConfig]) -> Result<Vec<Vec<KerasWeight>>> {
+/// weights matches no layer, if a nested model's group holds variables of its own, if a
+/// `vars` group holds anything but datasets `0..n`, or if a weight is not float32 or its
+/// data does not match its shape.
+pub fn read_keras3_weights(h5: Vec<u8>, model: &ModelConfig) -> Result<Vec<Vec<KerasWeight>>> {
     let file_len = h5.len();
     let file = File::from_bytes(h5)
         .map_err(|e| Error::Hdf5(format!("cannot open model.weights.h5: {e}")))?;
     check_not_truncated(&file)?;
-    let root = file.root();
-    let groups = sorted_groups(&root, "/")?;
-    let layers_group = if groups.iter().any(|g| g == "layers") {
-        Some(open_group(&root, "layers", "layers")?)
-    } else {
-        None
-    };
-    let mut file_keys = Vec::new();
-    if let Some(lg) = &layers_group {
-        for key in sorted_groups(lg, "layers")? {
-            let group = open_group(lg, &key, &format!("layers/{key}"))?;
-            let name = vars_name(&group, &format!("layers/{key}"))?;
-            file_keys.push(FileKey { key, group, name });
-        }
-    }
-
-    let assigned = assign_keys(layers, &file_keys)?;
     let ctx = ReadCtx { file_len };
-    let mut out = Vec::with_capacity(layers.len());
-    for slot in &assigned {
-        let mut weights = Vec::new();
-        if let Some(fk) = slot.and_then(|i| file_keys.get(i)) {
-            ctx.collect(&fk.group, &format!("layers/{}", fk.key), 0, &mut weights)?;
-        }
-        out.push(weights);
-    }
-    // A group that holds weights but belongs to no layer means config and weights disagree.
-    for (index, fk) in file_keys.iter().enumerate() {
-        if assigned.contains(&Some(index)) {
-            continue;
-        }
-        let mut stray = Vec::new();
-        ctx.collect(&fk.group, &format!("layers/{}", fk.key), 0, &mut stray)?;
-        if !stray.is_empty() {
-            let named = fk
-                .name
-                .as_deref()
-                .map(|n| format!(" (name `{n}`)"))
-                .unwrap_or_default();
-            return Err(Error::Hdf5(format!(
-                "weights group `layers/{}`{named} matches no layer in config.json",
-                fk.key
-            )));
-        }
-    }
+    let mut out = vec![Vec::new(); model.layers.len()];
+    ctx.read_model(&file.root(), "", &model.tree, &mut out, 0)?;
     Ok(out)
 }
 
@@ -119,25 +88,33 @@ struct FileKey {
     name: Option<String>,
 }
 
-/// Match each layer to an index into `file_keys` (`None`: the layer has no weights group).
-fn assign_keys(layers: &[LayerConfig], file_keys: &[FileKey]) -> Result<Vec<Option<usize>>> {
+/// Match each of `entries` (name, class name) to an index into `file_keys` (`None`: the
+/// layer has no weights group). `optional[i]` marks entries whose group may be absent
+/// even in a file that names its groups (`InputLayer`s).
+fn assign_keys(
+    entries: &[(&str, &str)],
+    optional: &[bool],
+    file_keys: &[FileKey],
+    prefix: &str,
+) -> Result<Vec<Option<usize>>> {
     let mut by_name: HashMap<&str, usize> = HashMap::new();
     for (index, fk) in file_keys.iter().enumerate() {
         if let Some(name) = fk.name.as_deref() {
             if let Some(prev) = by_name.insert(name, index) {
                 let prev = file_keys.get(prev).map_or("?", |p| p.key.as_str());
                 return Err(Error::Hdf5(format!(
-                    "groups `layers/{prev}` and `layers/{}` both claim layer `{name}`",
+                    "groups `{prefix}layers/{prev}` and `{prefix}layers/{}` both claim layer \
+                     `{name}`",
                     fk.key
                 )));
             }
         }
     }
     let any_named = !by_name.is_empty();
-    let counter_keys = keras_keys(layers.iter().map(|l| l.class_name.as_str()));
-    let mut assigned = Vec::with_capacity(layers.len());
-    for (layer, counter_key) in layers.iter().zip(&counter_keys) {
-        let slot = if let Some(&index) = by_name.get(layer.name.as_str()) {
+    let counter_keys = keras_keys(entries.iter().map(|(_, class)| *class));
+    let mut assigned = Vec::with_capacity(entries.len());
+    for (i, ((name, class), counter_key)) in entries.iter().zip(&counter_keys).enumerate() {
+        let slot = if let Some(&index) = by_name.get(name) {
             Some(index)
         } else {
             let by_counter = file_keys
@@ -145,12 +122,12 @@ fn assign_keys(layers: &[LayerConfig], file_keys: &[FileKey]) -> Result<Vec<Opti
                 .position(|fk| fk.key == *counter_key && fk.name.is_none());
             match by_counter {
                 Some(index) => Some(index),
-                None if any_named => {
+                None if any_named && !optional.get(i).copied().unwrap_or(false) => {
                     return Err(Error::Hdf5(format!(
-                        "no weights group for layer `{}` ({}): no `layers/*/vars` group has \
-                         name attribute `{}`, and `layers/{counter_key}` is absent or named \
-                         otherwise; config.json and model.weights.h5 do not match",
-                        layer.name, layer.class_name, layer.name
+                        "no weights group for layer `{name}` ({class}): no \
+                         `{prefix}layers/*/vars` group has name attribute `{name}`, and \
+                         `{prefix}layers/{counter_key}` is absent or named otherwise; \
+                         config.json and model.weights.h5 do not match"
                     )))
                 }
                 None => None,
@@ -160,8 +137,7 @@ fn assign_keys(layers: &[LayerConfig], file_keys: &[FileKey]) -> Result<Vec<Opti
             if assigned.contains(&Some(index)) {
                 let key = file_keys.get(index).map_or("?", |k| k.key.as_str());
                 return Err(Error::Hdf5(format!(
-                    "group `layers/{key}` matches two layers (the second is `{}`)",
-                    layer.name
+                    "group `{prefix}layers/{key}` matches two layers (the second is `{name}`)"
                 )));
             }
         }
@@ -177,6 +153,130 @@ struct ReadCtx {
 }
 
 impl ReadCtx {
+    /// Read the weights of `model`'s layers from `group` (at `path`, `""` for the root, else
+    /// ending without `/`), recursing into nested models; leaf `i`'s weights go to
+    /// `out[i]`.
+    fn read_model(
+        &self,
+        group: &Group,
+        path: &str,
+        model: &ModelTree,
+        out: &mut [Vec<KerasWeight>],
+        depth: usize,
+    ) -> Result<()> {
+        if depth > MAX_NESTING {
+            return Err(Error::Hdf5(format!(
+                "`{path}`: models nested more than {MAX_NESTING} deep"
+            )));
+        }
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}/")
+        };
+        let layers_path = format!("{prefix}layers");
+        let mut file_keys = Vec::new();
+        if sorted_groups(group, if path.is_empty() { "/" } else { path })?
+            .iter()
+            .any(|g| g == "layers")
+        {
+            let lg = open_group(group, "layers", &layers_path)?;
+            for key in sorted_groups(&lg, &layers_path)? {
+                let key_path = format!("{layers_path}/{key}");
+                let sub = open_group(&lg, &key, &key_path)?;
+                let name = vars_name(&sub, &key_path)?;
+                file_keys.push(FileKey {
+                    key,
+                    group: sub,
+                    name,
+                });
+            }
+        }
+        // Keras counts the keys over the container's tracked layers: a Functional's include
+        // its InputLayers, a Sequential's do not.
+        let functional = model.class_name != "Sequential";
+        let entries: Vec<&Entry> = model
+            .entries
+            .iter()
+            .filter(|e| functional || !matches!(e.kind, EntryKind::Input(_)))
+            .collect();
+        let pairs: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|e| (e.name.as_str(), e.class_name.as_str()))
+            .collect();
+        let optional: Vec<bool> = entries
+            .iter()
+            .map(|e| matches!(e.kind, EntryKind::Input(_)))
+            .collect();
+        let assigned = assign_keys(&pairs, &optional, &file_keys, &prefix)?;
+        for (entry, slot) in entries.iter().zip(&assigned) {
+            let Some(fk) = slot.and_then(|i| file_keys.get(i)) else {
+                continue;
+            };
+            let key_path = format!("{layers_path}/{}", fk.key);
+            match &entry.kind {
+                EntryKind::Input(_) => {
+                    let mut stray = Vec::new();
+                    self.collect(&fk.group, &key_path, 0, &mut stray)?;
+                    if !stray.is_empty() {
+                        return Err(Error::Hdf5(format!(
+                            "`{key_path}` holds weights but is `InputLayer` `{}`",
+                            entry.name
+                        )));
+                    }
+                }
+                EntryKind::Leaf(index) => {
+                    let slot = out.get_mut(*index).ok_or_else(|| {
+                        Error::Hdf5(format!("layer `{}`: internal index error", entry.name))
+                    })?;
+                    self.collect(&fk.group, &key_path, 0, slot)?;
+                }
+                EntryKind::Model(inner) => {
+                    let children = sorted_groups(&fk.group, &key_path)?;
+                    if children.iter().any(|c| c == "vars") {
+                        let vars_path = format!("{key_path}/vars");
+                        let vars = open_group(&fk.group, "vars", &vars_path)?;
+                        let mut own = Vec::new();
+                        self.read_vars(&vars, &vars_path, &mut own)?;
+                        if !own.is_empty() {
+                            return Err(Error::Hdf5(format!(
+                                "`{vars_path}` holds variables of nested model `{}` itself \
+                                 (not of one of its layers), which Ember cannot place",
+                                entry.name
+                            )));
+                        }
+                    }
+                    self.read_model(&fk.group, &key_path, inner, out, depth + 1)?;
+                }
+            }
+        }
+        // A group that holds weights but belongs to no layer means config and weights disagree.
+        for (index, fk) in file_keys.iter().enumerate() {
+            if assigned.contains(&Some(index)) {
+                continue;
+            }
+            let mut stray = Vec::new();
+            self.collect(
+                &fk.group,
+                &format!("{layers_path}/{}", fk.key),
+                0,
+                &mut stray,
+            )?;
+            if !stray.is_empty() {
+                let named = fk
+                    .name
+                    .as_deref()
+                    .map(|n| format!(" (name `{n}`)"))
+                    .unwrap_or_default();
+                return Err(Error::Hdf5(format!(
+                    "weights group `{layers_path}/{}`{named} matches no layer in config.json",
+                    fk.key
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Append the weights under `group` (at `path`) to `out`: its own `vars/0..n` first,
     /// then each other child group, sorted the way Keras walks attributes.
     fn collect(
