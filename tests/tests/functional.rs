@@ -272,3 +272,100 @@ fn graph_inference_plan_reuses_memory_and_runs_sub_graphs() {
     );
     let _ = npy;
 }
+
+/// The issue-3 acceptance model (tests/fixtures/functional): two inputs, a shared Dense,
+/// Concatenate and Subtract merges, a nested Sequential, two outputs — converted from the
+/// `.keras` and the legacy `.h5` file, predictions and three SGD steps against Keras.
+#[test]
+fn keras_functional_model_converts_predicts_and_trains_like_keras() {
+    use ember_cli::convert::convert;
+    use ember_cli::keras::read_keras_file;
+    const DIR: &str = "functional";
+    let x_a = npy(DIR, "x_a.npy").data;
+    let x_b = npy(DIR, "x_b.npy").data;
+    let y_cls = npy(DIR, "y_cls.npy").data;
+    let y_dist = npy(DIR, "y_dist.npy").data;
+    for file in ["model.keras", "model.h5"] {
+        let k = read_keras_file(&ember_tests::fixture(DIR, file)).unwrap();
+        let b = convert(&k, DTypeChoice::F32).unwrap();
+        let blob = b.as_slice();
+        let g = Graph::<f32>::parse(blob).unwrap();
+        assert_eq!(g.inputs().len(), 2);
+        assert_eq!(g.outputs().len(), 2);
+        let calls = g
+            .nodes()
+            .iter()
+            .filter(|n| g.layers()[n.layer].name == "shared")
+            .count();
+        assert_eq!(
+            calls, 2,
+            "{file}: the shared layer is one layer called twice"
+        );
+        // Inference, batch 4, in chunks.
+        let bytes = Functional::<f32>::inference_bytes(blob, 4).unwrap();
+        let mut arena = AlignedBytes::zeroed(bytes);
+        let mut f = Functional::<f32>::new(blob, arena.as_mut_slice(), 4).unwrap();
+        let plan = f.memory_plan();
+        println!(
+            "{file}: blob {} bytes; inference arena (batch 4) {} bytes: activations {} of {} \
+             if every buffer had its own memory",
+            blob.len(),
+            bytes,
+            plan.activations_bytes,
+            plan.unplanned_activation_bytes
+        );
+        assert!(plan.activations_bytes < plan.unplanned_activation_bytes);
+        let (mut c, mut d) = (vec![0.0f32; 16 * 3], vec![0.0f32; 16]);
+        f.predict(&[&x_a, &x_b], &mut [&mut c, &mut d]).unwrap();
+        ember_tests::assert_close(&format!("{file} cls"), &c, &y_cls, 1e-5, 1e-6);
+        ember_tests::assert_close(&format!("{file} dist"), &d, &y_dist, 1e-5, 1e-6);
+        // Three train_on_batch steps, SGD(0.1), mse on both outputs (Keras sums them).
+        let cfg = TrainConfig {
+            batch_size: 16,
+            optimizer: sgd(0.1, 0.0),
+            loss: Loss::mean_squared_error(),
+            trainable: Trainable::All,
+        };
+        let need = Functional::<f32>::training_bytes(blob, &cfg).unwrap();
+        let mut arena = AlignedBytes::zeroed(need);
+        let mut f = Functional::<f32>::for_training(blob, arena.as_mut_slice(), cfg).unwrap();
+        let p = f.memory_plan();
+        println!(
+            "{file}: training arena (batch 16, SGD) {need} bytes: params {} grads {} \
+             activations {} gradient buffers {}",
+            p.params_bytes, p.grads_bytes, p.activations_bytes, p.gradient_buffers_bytes
+        );
+        let t_cls = npy(DIR, "t_cls.npy").data;
+        let t_dist = npy(DIR, "t_dist.npy").data;
+        let want = npy(DIR, "step_loss.npy").data;
+        for (step, want) in want.iter().enumerate() {
+            let loss = f.train_on_batch(&[&x_a, &x_b], &[&t_cls, &t_dist]).unwrap();
+            ember_tests::assert_close(
+                &format!("{file} loss {step}"),
+                &[loss],
+                &[*want],
+                1e-5,
+                1e-7,
+            );
+        }
+        let meta: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(ember_tests::fixture(DIR, "meta.json")).unwrap(),
+        )
+        .unwrap();
+        for (i, w) in meta["weights"].as_array().unwrap().iter().enumerate() {
+            let path = w["path"].as_str().unwrap();
+            let (layer, var) = path.rsplit_once('/').unwrap();
+            let name = layer.rsplit('/').next().unwrap();
+            let k = g.layers().iter().position(|l| l.name == name).unwrap();
+            let idx = usize::from(var == "bias");
+            let want = npy(DIR, &format!("after_w{i}.npy")).data;
+            ember_tests::assert_close(
+                &format!("{file} {path}"),
+                f.param(k, idx).unwrap(),
+                &want,
+                1e-5,
+                1e-6,
+            );
+        }
+    }
+}

@@ -12,10 +12,11 @@ pub use desc::{GraphHeader, LayerDesc, LayerDescs, ParamDesc};
 pub use header::{
     Header, Sections, ALIGN, FORMAT_VERSION, HEADER_LEN, MAGIC, OLDEST_READABLE_VERSION,
 };
+pub(crate) use topology::check_outputs;
 pub use topology::{
-    chain, chain_node, NodeDesc, NodeDescs, Topology, MAX_MODEL_IO, MAX_NODE_INPUTS,
+    chain, chain_node, input_shapes, node_shapes, NodeDesc, NodeDescs, NodeShapes, Topology,
+    MAX_MODEL_IO, MAX_NODE_INPUTS,
 };
-pub(crate) use topology::{check_outputs, node_shapes};
 pub use write::{
     encoded_len, encoded_len_graph, write, write_graph, GraphSpec, LayerSpec, MAX_WRITE_TENSORS,
 };

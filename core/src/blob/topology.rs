@@ -157,10 +157,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<(Topology, &[u8])> {
 
 /// The shapes of node `node`'s input tensors, looked up in the shapes of every tensor
 /// created so far.
-pub(crate) fn input_shapes(
-    node: &NodeDesc,
-    tensors: &[Shape],
-) -> Result<Vec<Shape, MAX_NODE_INPUTS>> {
+pub fn input_shapes(node: &NodeDesc, tensors: &[Shape]) -> Result<Vec<Shape, MAX_NODE_INPUTS>> {
     let mut shapes = Vec::new();
     for &t in &node.inputs {
         let s = tensors.get(t as usize).ok_or(Error::MalformedBlob(
@@ -175,7 +172,7 @@ pub(crate) fn input_shapes(
 /// Shapes of one call, given its input tensors' shapes: the layer's input and output
 /// shapes as the layer sees it (its first input; without the steps axis under
 /// `TimeDistributed`), and the node's output shape.
-pub(crate) fn node_shapes(
+pub fn node_shapes(
     config: &crate::layers::LayerConfig,
     node: &NodeDesc,
     shapes: &[Shape],
@@ -220,8 +217,8 @@ pub(crate) fn node_shapes(
 }
 
 /// See [`node_shapes`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct NodeShapes {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeShapes {
     /// The layer's (first) input shape as the layer sees it.
     pub layer_input: Shape,
     /// The layer's output shape as the layer sees it.

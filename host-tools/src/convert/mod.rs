@@ -8,7 +8,11 @@
 //! [`layer_configs`] is the full mapping: it may lower one Keras layer to several Ember
 //! layers (`Dense(activation="gelu")` → `Dense(linear)` + `Activation(gelu)`).
 
-use ember_nn::blob::{encoded_len, write, LayerSpec};
+use std::borrow::Cow;
+
+use ember_nn::blob::{
+    encoded_len, encoded_len_graph, write, write_graph, GraphSpec, LayerSpec, NodeDesc,
+};
 use ember_nn::layers::{
     ActivationLayer, AlphaDropout, Dense, Dropout, Flatten, GaussianDropout, GaussianNoise,
     LayerAttrs, LayerConfig, LeakyReLU, PReLU, Permute, ReLU, RepeatVector, Reshape, Softmax,
@@ -22,6 +26,7 @@ mod conv_transpose;
 mod depthwise;
 mod embedding;
 pub mod fold;
+mod graph;
 mod legacy_activations;
 mod merge;
 mod normalization;
@@ -111,14 +116,83 @@ pub struct ConvertOptions {
 }
 
 /// [`convert`] with [`ConvertOptions`].
+///
+/// A `Sequential` model becomes a chain; a functional or nested model ([`KerasModel::graph`])
+/// or one with `TimeDistributed` becomes a graph ([`graph`]).
 pub fn convert_with(model: &KerasModel, options: &ConvertOptions) -> Result<AlignedBytes> {
+    let effective = effective_layers(&model.layers)?;
+    if model.graph.is_some() || effective.iter().any(|(_, td)| *td) {
+        return graph::convert_graph(model, &effective, options);
+    }
     let dtype = options.dtype;
     let input = input_shape(model)?;
+    let (mut lowered, _) = lower(&effective)?;
+    // Check weight shapes against what each layer expects, with Keras-level messages.
+    let mut shape = input;
+    for lw in &lowered {
+        check_weights(lw, shape)?;
+        shape = lw.config.output_shape(shape)?;
+    }
+    let mut params = lowered_params(&lowered);
+    if options.fold_batchnorm {
+        fold::fold_batchnorm(input, &mut lowered, &mut params)?;
+    }
+    let topology = Topology::Chain(input);
+    match dtype {
+        DTypeChoice::F32 => encode::<f32>(model, &topology, &lowered, &params),
+        DTypeChoice::Fixed => encode::<Q16_16>(model, &topology, &lowered, &fixed(&params)),
+    }
+}
+
+/// Each layer as the converter maps it, with whether it runs under `TimeDistributed`
+/// (a `TimeDistributed` layer is replaced by the layer it wraps, which takes its weights).
+fn effective_layers(layers: &[KerasLayer]) -> Result<Vec<(Cow<'_, KerasLayer>, bool)>> {
+    layers
+        .iter()
+        .map(|l| {
+            if l.class_name != "TimeDistributed" {
+                return Ok((Cow::Borrowed(l), false));
+            }
+            let inner = l.config.get("layer").ok_or_else(|| {
+                Error::Config(format!("TimeDistributed layer `{}` has no `layer`", l.name))
+            })?;
+            let class = inner
+                .get("class_name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "TimeDistributed layer `{}`: the wrapped layer has no class_name",
+                        l.name
+                    ))
+                })?;
+            let config = inner.get("config").cloned().unwrap_or(Value::Null);
+            Ok((
+                Cow::Owned(KerasLayer {
+                    name: l.name.clone(),
+                    class_name: class.to_string(),
+                    config,
+                    trainable: l.trainable,
+                    weights: l.weights.clone(),
+                }),
+                true,
+            ))
+        })
+        .collect()
+}
+
+/// Lowers every Keras layer to its Ember layers; also returns, per Keras layer, the range
+/// of its Ember layers.
+fn lower<'k>(
+    layers: &'k [(Cow<'k, KerasLayer>, bool)],
+) -> Result<(Vec<Lowered<'k>>, Vec<std::ops::Range<usize>>)> {
     let mut lowered = Vec::new();
-    for l in &model.layers {
+    let mut spans = Vec::new();
+    for (l, _) in layers {
+        let l: &KerasLayer = l;
         let attrs = layer_attrs(l)?;
         let configs = layer_configs(l)?;
         let last = configs.len() - 1;
+        let start = lowered.len();
         for (i, config) in configs.into_iter().enumerate() {
             let mut a = if i == 0 { attrs } else { LayerAttrs::NONE };
             a.activity_regularizer = attrs.activity_regularizer.filter(|_| i == last);
@@ -134,68 +208,79 @@ pub fn convert_with(model: &KerasModel, options: &ConvertOptions) -> Result<Alig
                 weights: i == 0,
             });
         }
+        spans.push(start..lowered.len());
     }
-    // Check weight shapes against what each layer expects, with Keras-level messages.
-    let mut shape = input;
-    for lw in &lowered {
-        let (l, c) = (lw.keras, &lw.config);
-        let expected = c.param_shapes(shape)?;
-        if expected.len() != lw.weights().len() {
-            return Err(Error::Config(format!(
-                "layer `{}` ({}): {} weight tensors in the file, {} expected",
-                l.name,
-                l.class_name,
-                lw.weights().len(),
-                expected.len()
-            )));
-        }
-        for (i, (w, e)) in lw.weights().iter().zip(expected.iter()).enumerate() {
-            let e: Vec<usize> = e.dims().iter().map(|&d| d as usize).collect();
-            if w.shape != e {
-                return Err(Error::WeightShape {
-                    layer: l.name.clone(),
-                    index: i,
-                    found: w.shape.clone(),
-                    expected: e,
-                });
-            }
-        }
-        let trainable = expected.len().saturating_sub(c.state_tensors());
-        lw.attrs.check(&expected, trainable).map_err(|e| {
-            Error::Config(format!(
-                "layer `{}` ({}): its regularizers or constraints do not fit its weights \
-                 (a constraint axis the weight does not have?): {e:?}",
-                l.name, l.class_name
-            ))
-        })?;
-        shape = c.output_shape(shape)?;
+    Ok((lowered, spans))
+}
+
+/// Checks one Ember layer's weights against what it expects for `input`, with
+/// Keras-level messages.
+fn check_weights(lw: &Lowered<'_>, input: Shape) -> Result<()> {
+    let (l, c) = (lw.keras, &lw.config);
+    let expected = c.param_shapes(input)?;
+    if expected.len() != lw.weights().len() {
+        return Err(Error::Config(format!(
+            "layer `{}` ({}): {} weight tensors in the file, {} expected",
+            l.name,
+            l.class_name,
+            lw.weights().len(),
+            expected.len()
+        )));
     }
-    let mut params: Vec<Vec<Vec<f32>>> = lowered
+    for (i, (w, e)) in lw.weights().iter().zip(expected.iter()).enumerate() {
+        let e: Vec<usize> = e.dims().iter().map(|&d| d as usize).collect();
+        if w.shape != e {
+            return Err(Error::WeightShape {
+                layer: l.name.clone(),
+                index: i,
+                found: w.shape.clone(),
+                expected: e,
+            });
+        }
+    }
+    let trainable = expected.len().saturating_sub(c.state_tensors());
+    lw.attrs.check(&expected, trainable).map_err(|e| {
+        Error::Config(format!(
+            "layer `{}` ({}): its regularizers or constraints do not fit its weights \
+             (a constraint axis the weight does not have?): {e:?}",
+            l.name, l.class_name
+        ))
+    })
+}
+
+fn lowered_params(lowered: &[Lowered<'_>]) -> Vec<Vec<Vec<f32>>> {
+    lowered
         .iter()
         .map(|l| l.weights().iter().map(|w| w.data.clone()).collect())
-        .collect();
-    if options.fold_batchnorm {
-        fold::fold_batchnorm(input, &mut lowered, &mut params)?;
-    }
-    match dtype {
-        DTypeChoice::F32 => encode::<f32>(model, input, &lowered, &params),
-        DTypeChoice::Fixed => {
-            let params: Vec<Vec<Vec<Q16_16>>> = params
-                .iter()
-                .map(|l| {
-                    l.iter()
-                        .map(|w| w.iter().map(|&v| Q16_16::from_f32(v)).collect())
-                        .collect()
-                })
-                .collect();
-            encode::<Q16_16>(model, input, &lowered, &params)
-        }
-    }
+        .collect()
+}
+
+fn fixed(params: &[Vec<Vec<f32>>]) -> Vec<Vec<Vec<Q16_16>>> {
+    params
+        .iter()
+        .map(|l| {
+            l.iter()
+                .map(|w| w.iter().map(|&v| Q16_16::from_f32(v)).collect())
+                .collect()
+        })
+        .collect()
+}
+
+/// How the Ember layers connect.
+enum Topology {
+    /// One input, each layer feeding the next.
+    Chain(Shape),
+    /// A graph: input shapes, node records, output tensor ids.
+    Graph {
+        inputs: Vec<Shape>,
+        nodes: Vec<NodeDesc>,
+        outputs: Vec<u16>,
+    },
 }
 
 fn encode<T: Scalar>(
     model: &KerasModel,
-    input: Shape,
+    topology: &Topology,
     lowered: &[Lowered<'_>],
     params: &[Vec<Vec<T>>],
 ) -> Result<AlignedBytes> {
@@ -214,29 +299,51 @@ fn encode<T: Scalar>(
             attrs: l.attrs,
         })
         .collect();
-    let len = encoded_len(&model.name, input, &specs)?;
-    let mut out = AlignedBytes::zeroed(len);
-    write(&model.name, input, &specs, out.as_mut_slice())?;
-    Ok(out)
+    match topology {
+        Topology::Chain(input) => {
+            let len = encoded_len(&model.name, *input, &specs)?;
+            let mut out = AlignedBytes::zeroed(len);
+            write(&model.name, *input, &specs, out.as_mut_slice())?;
+            Ok(out)
+        }
+        Topology::Graph {
+            inputs,
+            nodes,
+            outputs,
+        } => {
+            let spec = GraphSpec {
+                inputs,
+                nodes,
+                outputs,
+            };
+            let len = encoded_len_graph(&model.name, &spec, &specs)?;
+            let mut out = AlignedBytes::zeroed(len);
+            write_graph(&model.name, &spec, &specs, out.as_mut_slice())?;
+            Ok(out)
+        }
+    }
 }
 
 fn input_shape(model: &KerasModel) -> Result<Shape> {
-    let dims = model.input_shape.get(1..).unwrap_or(&[]);
+    shape_of(&model.input_shape)
+}
+
+/// The Ember shape (no batch) of a Keras batch shape such as `[None, 8, 8, 1]`.
+fn shape_of(batch_shape: &[Option<usize>]) -> Result<Shape> {
+    let dims = batch_shape.get(1..).unwrap_or(&[]);
     let dims = dims
         .iter()
         .map(|d| {
             d.ok_or_else(|| {
                 Error::Config(format!(
-                    "input shape {:?} has an open dimension; Ember needs fixed sizes",
-                    model.input_shape
+                    "input shape {batch_shape:?} has an open dimension; Ember needs fixed sizes"
                 ))
             })
         })
         .collect::<Result<Vec<_>>>()?;
     Shape::new(&dims).map_err(|_| {
         Error::Config(format!(
-            "input shape {:?} is not supported (rank 1..=4 without batch, no zero dims)",
-            model.input_shape
+            "input shape {batch_shape:?} is not supported (rank 1..=4 without batch, no zero dims)"
         ))
     })
 }
