@@ -20,7 +20,9 @@ pub use topology::{
 pub use write::{
     encoded_len, encoded_len_graph, write, write_graph, GraphSpec, LayerSpec, MAX_WRITE_TENSORS,
 };
-pub(crate) use write::{encoded_len_unfilled, write_filled};
+pub(crate) use write::{
+    encoded_len_graph_unfilled, encoded_len_unfilled, write_filled, write_graph_filled,
+};
 
 use crate::{Error, Result};
 

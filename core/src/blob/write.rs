@@ -380,6 +380,27 @@ pub(crate) fn write_filled<T: Scalar>(
     write_any(name, &Topo::Chain(input), layers, out, Some(fill))
 }
 
+/// [`write_graph`] with the parameters filled in place by `fill`, as [`write_filled`].
+pub(crate) fn write_graph_filled<T: Scalar>(
+    name: &str,
+    graph: &GraphSpec<'_>,
+    layers: &[LayerSpec<'_, T>],
+    out: &mut [u8],
+    fill: impl FnMut(usize, usize, &Shape, &mut [T]) -> Result<()>,
+) -> Result<usize> {
+    write_any(name, &Topo::Graph(*graph), layers, out, Some(fill))
+}
+
+/// [`encoded_len_graph`] ignoring the layers' `params` (see [`write_graph_filled`]).
+pub(crate) fn encoded_len_graph_unfilled<T: Scalar>(
+    name: &str,
+    graph: &GraphSpec<'_>,
+    layers: &[LayerSpec<'_, T>],
+) -> Result<usize> {
+    let (_, _, total) = layout::<T>(name, &Topo::Graph(*graph), layers, false)?;
+    Ok(total)
+}
+
 fn write_any<T: Scalar>(
     name: &str,
     topo: &Topo<'_>,

@@ -26,7 +26,7 @@ use crate::random::Rng;
 use crate::{Error, Result, Scalar, Shape};
 
 /// Longest generated layer name (the longest Keras class in snake case plus `_99999`).
-const NAME_LEN: usize = 40;
+pub(super) const NAME_LEN: usize = 40;
 
 /// A Sequential model declared in Rust, to be written as a freshly initialized blob.
 /// Keras: `keras.Sequential([keras.Input(input), *layers], name=name)`.
@@ -99,11 +99,7 @@ impl<'a, const N: usize> SequentialBuilder<'a, N> {
         let specs = self.specs::<T>(&names)?;
         let mut rng = Rng::from_seed(seed);
         write_filled(self.name, self.input, &specs, out, |l, p, shape, values| {
-            let config = &self.layers[l];
-            let init = default_initializer(config, p).ok_or(Error::InvalidConfig(
-                "no default initializer for this layer's parameters",
-            ))?;
-            init.fill(shape, values, &mut rng, &mut [])
+            fill_default(&self.layers[l], p, shape, values, &mut rng)
         })
     }
 
@@ -111,33 +107,63 @@ impl<'a, const N: usize> SequentialBuilder<'a, N> {
         &self,
         names: &'n Vec<String<NAME_LEN>, N>,
     ) -> Result<Vec<LayerSpec<'n, T>, N>> {
-        let mut specs = Vec::new();
-        for (config, name) in self.layers.iter().zip(names) {
-            specs
-                .push(LayerSpec::new(name.as_str(), true, *config, &[]))
-                .map_err(|_| Error::InvalidConfig("too many layers for the builder"))?;
-        }
-        Ok(specs)
+        fresh_specs(self.layers, names)
     }
 
     fn names(&self) -> Result<Vec<String<NAME_LEN>, N>> {
-        let mut names: Vec<String<NAME_LEN>, N> = Vec::new();
-        for (i, config) in self.layers.iter().enumerate() {
-            let base = snake_case(config.keras_class())?;
-            let repeats = self.layers[..i]
-                .iter()
-                .filter(|c| c.keras_class() == config.keras_class())
-                .count();
-            let mut name = base;
-            if repeats > 0 {
-                write!(name, "_{repeats}").map_err(|_| Error::InvalidConfig("too many layers"))?;
-            }
-            names
-                .push(name)
-                .map_err(|_| Error::InvalidConfig("too many layers for the builder"))?;
-        }
-        Ok(names)
+        keras_names(self.layers)
     }
+}
+
+/// Keras's names of fresh layers: the class in snake case, `_1`, `_2`, … for repeats.
+pub(super) fn keras_names<const N: usize>(
+    layers: &[LayerConfig],
+) -> Result<Vec<String<NAME_LEN>, N>> {
+    let mut names: Vec<String<NAME_LEN>, N> = Vec::new();
+    for (i, config) in layers.iter().enumerate() {
+        let base = snake_case(config.keras_class())?;
+        let repeats = layers[..i]
+            .iter()
+            .filter(|c| c.keras_class() == config.keras_class())
+            .count();
+        let mut name = base;
+        if repeats > 0 {
+            write!(name, "_{repeats}").map_err(|_| Error::InvalidConfig("too many layers"))?;
+        }
+        names
+            .push(name)
+            .map_err(|_| Error::InvalidConfig("too many layers for the builder"))?;
+    }
+    Ok(names)
+}
+
+/// [`LayerSpec`]s of freshly initialized layers named `names` (values come from the
+/// filled writer).
+pub(super) fn fresh_specs<'n, T: Scalar, const N: usize>(
+    layers: &[LayerConfig],
+    names: &'n Vec<String<NAME_LEN>, N>,
+) -> Result<Vec<LayerSpec<'n, T>, N>> {
+    let mut specs = Vec::new();
+    for (config, name) in layers.iter().zip(names) {
+        specs
+            .push(LayerSpec::new(name.as_str(), true, *config, &[]))
+            .map_err(|_| Error::InvalidConfig("too many layers for the builder"))?;
+    }
+    Ok(specs)
+}
+
+/// Fills parameter `p` of `config` with its default initializer.
+pub(super) fn fill_default<T: Scalar>(
+    config: &LayerConfig,
+    p: usize,
+    shape: &Shape,
+    values: &mut [T],
+    rng: &mut Rng,
+) -> Result<()> {
+    let init = default_initializer(config, p).ok_or(Error::InvalidConfig(
+        "no default initializer for this layer's parameters",
+    ))?;
+    init.fill(shape, values, rng, &mut [])
 }
 
 /// Keras's default initializer for parameter `param` (Keras weight order) of a layer, or
@@ -149,6 +175,8 @@ impl<'a, const N: usize> SequentialBuilder<'a, N> {
 /// | DepthwiseConv1D/2D | depthwise kernel → `glorot_uniform`, bias → `zeros` |
 /// | SeparableConv1D/2D | depthwise, pointwise → `glorot_uniform`, bias → `zeros` |
 /// | PReLU | alpha → `zeros` |
+/// | Embedding | embeddings → `random_uniform(-0.05, 0.05)` (Keras's `"uniform"`) |
+/// | ParametricSoftplus (Keras 1) | alpha → `0.2`, beta → `5.0` |
 /// | BatchNormalization | gamma → `ones`, beta → `zeros`, moving mean → `zeros`, moving variance → `ones` |
 /// | LayerNormalization | gamma → `ones`, beta → `zeros` |
 ///
@@ -186,6 +214,15 @@ pub fn default_initializer(config: &LayerConfig, param: usize) -> Option<Initial
         LayerConfig::SeparableConv1D(l) => kernel_then_bias(2, l.use_bias),
         LayerConfig::SeparableConv2D(l) => kernel_then_bias(2, l.use_bias),
         LayerConfig::PReLU(_) => (param == 0).then_some(Zeros),
+        LayerConfig::Embedding(_) => (param == 0).then_some(Initializer::RandomUniform {
+            minval: -0.05,
+            maxval: 0.05,
+        }),
+        LayerConfig::ParametricSoftplus(_) => match param {
+            0 => Some(Initializer::Constant { value: 0.2 }),
+            1 => Some(Initializer::Constant { value: 5.0 }),
+            _ => None,
+        },
         LayerConfig::BatchNormalization(l) => {
             let n = 2 + l.scale as usize + l.center as usize;
             match param {
