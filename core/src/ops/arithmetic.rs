@@ -22,8 +22,7 @@ fn binary<T: Scalar>(
     let map = Broadcast::new(shape, [a.shape(), b.shape()])?;
     same_len(map.len(), out.len())?;
     let (a, b) = (a.data(), b.data());
-    for (i, o) in out.iter_mut().enumerate() {
-        let [ia, ib] = map.offsets(i);
+    for (o, [ia, ib]) in out.iter_mut().zip(map.walk()) {
         match (a.get(ia), b.get(ib)) {
             (Some(&x), Some(&y)) => *o = f(x, y),
             _ => return Err(Error::InvalidShape),
@@ -52,8 +51,7 @@ fn binary_backward<T: Scalar>(
             d.fill(T::ZERO);
         }
     }
-    for (i, &g) in dy.iter().enumerate() {
-        let [ia, ib] = map.offsets(i);
+    for (&g, [ia, ib]) in dy.iter().zip(map.walk()) {
         if let Some(d) = da.as_deref_mut() {
             let slot = d.get_mut(ia).ok_or(Error::InvalidShape)?;
             *slot = *slot + ga(g, ia, ib)?;

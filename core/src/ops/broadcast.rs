@@ -3,6 +3,7 @@
 //! leading dimension counts as 1). A one-element operand therefore broadcasts against
 //! anything.
 
+use super::walk::Walk;
 use crate::{Error, Result, Shape, MAX_RANK};
 
 /// The broadcast shape of `a` and `b`.
@@ -53,31 +54,31 @@ fn dim_from_end(s: Shape, k: usize) -> usize {
 /// Maps each element of a broadcast result to the elements of its `N` operands.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Broadcast<const N: usize> {
-    /// Result dimensions, right-aligned in `MAX_RANK` slots (leading slots are 1).
-    dims: [usize; MAX_RANK],
-    /// Per operand, the element stride of each slot (0 where the operand broadcasts).
-    strides: [[usize; MAX_RANK]; N],
+    walk: Walk<N>,
     len: usize,
 }
 
 impl<const N: usize> Broadcast<N> {
     /// The mapping from `out` to `inputs`; fails unless every input broadcasts to `out`.
     pub(super) fn new(out: Shape, inputs: [Shape; N]) -> Result<Self> {
+        let rank = out.rank();
         let mut dims = [1usize; MAX_RANK];
-        for (k, d) in dims.iter_mut().rev().enumerate().take(out.rank()) {
-            *d = dim_from_end(out, k);
+        for (j, d) in dims[..rank].iter_mut().enumerate() {
+            *d = out.dim(j);
         }
+        // Per operand, the element stride along each result dimension (0 where the
+        // operand broadcasts).
         let mut strides = [[0usize; MAX_RANK]; N];
         for (s, input) in strides.iter_mut().zip(inputs) {
-            if input.rank() > out.rank() {
+            if input.rank() > rank {
                 return Err(mismatch(out, input));
             }
             let mut stride = 1;
-            for k in 0..MAX_RANK {
-                let slot = MAX_RANK - 1 - k;
+            for k in 0..rank {
+                let j = rank - 1 - k;
                 let d = dim_from_end(input, k);
-                if d == dims[slot] && d != 1 {
-                    s[slot] = stride;
+                if d == dims[j] && d != 1 {
+                    s[j] = stride;
                 } else if d != 1 {
                     return Err(mismatch(out, input));
                 }
@@ -85,8 +86,7 @@ impl<const N: usize> Broadcast<N> {
             }
         }
         Ok(Broadcast {
-            dims,
-            strides,
+            walk: Walk::new(dims, strides, rank),
             len: out.len(),
         })
     }
@@ -96,18 +96,9 @@ impl<const N: usize> Broadcast<N> {
         self.len
     }
 
-    /// The operands' element indices for result element `i`.
-    pub(super) fn offsets(&self, mut i: usize) -> [usize; N] {
-        let mut off = [0usize; N];
-        for slot in (0..MAX_RANK).rev() {
-            let d = self.dims[slot];
-            let c = i % d;
-            i /= d;
-            for (o, s) in off.iter_mut().zip(&self.strides) {
-                *o += c * s[slot];
-            }
-        }
-        off
+    /// The operands' element indices for each result element, in order.
+    pub(super) fn walk(&self) -> Walk<N> {
+        self.walk
     }
 }
 

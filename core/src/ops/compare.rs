@@ -58,8 +58,7 @@ fn compare<T: Scalar>(
     let map = Broadcast::new(shape, [a.shape(), b.shape()])?;
     super::elementwise::same_len(map.len(), out.len())?;
     let (a, b) = (a.data(), b.data());
-    for (i, o) in out.iter_mut().enumerate() {
-        let [ia, ib] = map.offsets(i);
+    for (o, [ia, ib]) in out.iter_mut().zip(map.walk()) {
         match (a.get(ia), b.get(ib)) {
             (Some(&x), Some(&y)) => *o = f(x, y),
             _ => return Err(Error::InvalidShape),

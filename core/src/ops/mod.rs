@@ -68,6 +68,7 @@ mod elementwise;
 mod reduce;
 mod select;
 mod shape_ops;
+mod walk;
 
 pub use arithmetic::{
     add, add_backward, divide, divide_backward, multiply, multiply_backward, subtract,

@@ -9,6 +9,7 @@
 
 use super::axes::axis_mask;
 use super::elementwise::same_len;
+use super::walk::Walk;
 use crate::{Error, Result, Scalar, Shape, TensorView, MAX_RANK};
 
 /// The shape of a reduction of `shape` over `axes`: reduced dimensions become 1 with
@@ -43,14 +44,13 @@ pub fn reduced_shape(shape: Shape, axes: Option<&[i32]>, keepdims: bool) -> Resu
     Shape::new(&out[..n])
 }
 
-/// How a reduction walks its input: output element `o` reduces the input elements
-/// `base(o) + offset(k)` for `k` in `0..count`.
+/// How a reduction walks its input: the output elements in order, each the reduction
+/// of the input elements at `base + offset`, with `base` from [`Reduction::kept`] (one per
+/// output element) and `offset` from [`Reduction::reduced`].
 #[derive(Debug, Clone, Copy)]
 struct Reduction {
-    dims: [usize; MAX_RANK],
-    strides: [usize; MAX_RANK],
-    rank: usize,
-    mask: u8,
+    kept: Walk<1>,
+    reduced: Walk<1>,
     /// Output elements.
     outputs: usize,
     /// Input elements per output element.
@@ -61,49 +61,48 @@ impl Reduction {
     fn new(shape: Shape, axes: Option<&[i32]>) -> Result<Self> {
         let rank = shape.rank();
         let mask = axis_mask(axes, rank)?;
-        let mut dims = [1usize; MAX_RANK];
+        // Row-major strides of the input, then the kept and reduced dimensions in order.
         let mut strides = [0usize; MAX_RANK];
-        let (mut outputs, mut count, mut stride) = (1usize, 1usize, 1usize);
+        let mut stride = 1usize;
         for i in (0..rank).rev() {
-            let d = shape.dim(i);
-            dims[i] = d;
             strides[i] = stride;
-            stride = stride.checked_mul(d).ok_or(Error::InvalidShape)?;
+            stride = stride
+                .checked_mul(shape.dim(i))
+                .ok_or(Error::InvalidShape)?;
+        }
+        let mut kd = [1usize; MAX_RANK];
+        let mut ks = [[0usize; MAX_RANK]; 1];
+        let mut rd = [1usize; MAX_RANK];
+        let mut rs = [[0usize; MAX_RANK]; 1];
+        let (mut nk, mut nr, mut outputs, mut count) = (0, 0, 1usize, 1usize);
+        for i in 0..rank {
+            let d = shape.dim(i);
             if mask & (1 << i) == 0 {
+                (kd[nk], ks[0][nk]) = (d, strides[i]);
+                nk += 1;
                 outputs *= d;
             } else {
+                (rd[nr], rs[0][nr]) = (d, strides[i]);
+                nr += 1;
                 count *= d;
             }
         }
         Ok(Reduction {
-            dims,
-            strides,
-            rank,
-            mask,
+            kept: Walk::new(kd, ks, nk),
+            reduced: Walk::new(rd, rs, nr),
             outputs,
             count,
         })
     }
 
-    /// Input offset of the index `i` spread (row-major) over the dimensions that are in
-    /// the mask (`reduced`) or not in it (`!reduced`).
-    fn spread(&self, mut i: usize, reduced: bool) -> usize {
-        let mut off = 0;
-        for d in (0..self.rank).rev() {
-            if ((self.mask >> d) & 1 == 1) == reduced {
-                off += (i % self.dims[d]) * self.strides[d];
-                i /= self.dims[d];
-            }
-        }
-        off
+    /// The input offset of the first element reduced into each output element, in order.
+    fn kept(&self) -> impl Iterator<Item = usize> {
+        self.kept.map(|[o]| o)
     }
 
-    fn base(&self, o: usize) -> usize {
-        self.spread(o, false)
-    }
-
-    fn offset(&self, k: usize) -> usize {
-        self.spread(k, true)
+    /// The offsets, from an output element's base, of the elements reduced into it.
+    fn reduced(&self) -> impl Iterator<Item = usize> {
+        self.reduced.map(|[o]| o)
     }
 
     /// Checks an input slice and an output (or output-gradient) slice.
@@ -143,11 +142,10 @@ pub fn sum<T: Scalar>(x: TensorView<'_, T>, axes: Option<&[i32]>, out: &mut [T])
     let r = Reduction::new(x.shape(), axes)?;
     let x = x.data();
     r.check(x.len(), out.len())?;
-    for (o, slot) in out.iter_mut().enumerate() {
-        let base = r.base(o);
+    for (slot, base) in out.iter_mut().zip(r.kept()) {
         let mut acc = T::ZERO.widen();
-        for k in 0..r.count {
-            acc = T::mac(acc, at(x, base + r.offset(k))?, T::ONE);
+        for off in r.reduced() {
+            acc = T::mac(acc, at(x, base + off)?, T::ONE);
         }
         *slot = T::narrow(acc);
     }
@@ -166,10 +164,9 @@ pub fn sum_backward<T: Scalar>(
 ) -> Result<()> {
     let r = Reduction::new(x_shape, axes)?;
     r.check(dx.len(), dy.len())?;
-    for (o, &g) in dy.iter().enumerate() {
-        let base = r.base(o);
-        for k in 0..r.count {
-            *dx.get_mut(base + r.offset(k)).ok_or(Error::InvalidShape)? = g;
+    for (&g, base) in dy.iter().zip(r.kept()) {
+        for off in r.reduced() {
+            *dx.get_mut(base + off).ok_or(Error::InvalidShape)? = g;
         }
     }
     Ok(())
@@ -211,11 +208,10 @@ pub fn mean_backward<T: Scalar>(
     let r = Reduction::new(x_shape, axes)?;
     r.check(dx.len(), dy.len())?;
     let n = T::from_usize(r.count);
-    for (o, &g) in dy.iter().enumerate() {
-        let base = r.base(o);
+    for (&g, base) in dy.iter().zip(r.kept()) {
         let share = g.div(n);
-        for k in 0..r.count {
-            *dx.get_mut(base + r.offset(k)).ok_or(Error::InvalidShape)? = share;
+        for off in r.reduced() {
+            *dx.get_mut(base + off).ok_or(Error::InvalidShape)? = share;
         }
     }
     Ok(())
@@ -230,11 +226,10 @@ fn is_nan<T: Scalar>(v: T) -> bool {
 
 /// The extreme of the elements reduced into output `o`: the largest (`largest`) or the
 /// smallest; NaN if any element is NaN (as `jnp.max`).
-fn extreme<T: Scalar>(r: &Reduction, x: &[T], o: usize, largest: bool) -> Result<T> {
-    let base = r.base(o);
+fn extreme<T: Scalar>(r: &Reduction, x: &[T], base: usize, largest: bool) -> Result<T> {
     let mut m = at(x, base)?;
-    for k in 1..r.count {
-        let v = at(x, base + r.offset(k))?;
+    for off in r.reduced().skip(1) {
+        let v = at(x, base + off)?;
         let better = if largest { v > m } else { v < m };
         if (better || is_nan(v)) && !is_nan(m) {
             m = v;
@@ -252,8 +247,8 @@ fn extreme_forward<T: Scalar>(
     let r = Reduction::new(x.shape(), axes)?;
     let x = x.data();
     r.check(x.len(), out.len())?;
-    for (o, slot) in out.iter_mut().enumerate() {
-        *slot = extreme(&r, x, o, largest)?;
+    for (slot, base) in out.iter_mut().zip(r.kept()) {
+        *slot = extreme(&r, x, base, largest)?;
     }
     Ok(())
 }
@@ -271,23 +266,22 @@ fn extreme_backward<T: Scalar>(
     let x = x.data();
     r.check(x.len(), dy.len())?;
     same_len(x.len(), dx.len())?;
-    for (o, &g) in dy.iter().enumerate() {
-        let m = extreme(&r, x, o, largest)?;
-        let base = r.base(o);
+    for (&g, base) in dy.iter().zip(r.kept()) {
+        let m = extreme(&r, x, base, largest)?;
         if is_nan(m) {
             // No element equals NaN: JAX's `indicators · (g / 0)` is NaN everywhere.
-            for k in 0..r.count {
-                *dx.get_mut(base + r.offset(k)).ok_or(Error::InvalidShape)? = m;
+            for off in r.reduced() {
+                *dx.get_mut(base + off).ok_or(Error::InvalidShape)? = m;
             }
             continue;
         }
         let mut ties = 0usize;
-        for k in 0..r.count {
-            ties += usize::from(at(x, base + r.offset(k))? == m);
+        for off in r.reduced() {
+            ties += usize::from(at(x, base + off)? == m);
         }
         let share = g.div(T::from_usize(ties));
-        for k in 0..r.count {
-            let i = base + r.offset(k);
+        for off in r.reduced() {
+            let i = base + off;
             let v = at(x, i)?;
             *dx.get_mut(i).ok_or(Error::InvalidShape)? = if v == m { share } else { T::ZERO };
         }

@@ -42,8 +42,7 @@ pub fn switch<T: Scalar>(
     let (_, map) = switch_shape(cond.shape(), then.shape(), else_.shape())?;
     same_len(map.len(), out.len())?;
     let (c, t, e) = (cond.data(), then.data(), else_.data());
-    for (i, o) in out.iter_mut().enumerate() {
-        let [ic, it, ie] = map.offsets(i);
+    for (o, [ic, it, ie]) in out.iter_mut().zip(map.walk()) {
         let picked = match c.get(ic) {
             Some(true) => t.get(it),
             Some(false) => e.get(ie),
@@ -93,8 +92,7 @@ pub fn switch_backward<T: Scalar>(
         d.fill(T::ZERO);
     }
     let c = cond.data();
-    for (i, &g) in dy.iter().enumerate() {
-        let [ic, it, ie] = map.offsets(i);
+    for (&g, [ic, it, ie]) in dy.iter().zip(map.walk()) {
         let (target, at) = match c.get(ic) {
             Some(true) => (dthen.as_deref_mut(), it),
             Some(false) => (delse.as_deref_mut(), ie),
