@@ -75,14 +75,14 @@ impl Reduction {
         let mut rd = [1usize; MAX_RANK];
         let mut rs = [[0usize; MAX_RANK]; 1];
         let (mut nk, mut nr, mut outputs, mut count) = (0, 0, 1usize, 1usize);
-        for i in 0..rank {
-            let d = shape.dim(i);
+        for (i, (&d, &stride)) in shape.dims().iter().zip(&strides).enumerate() {
+            let d = d as usize;
             if mask & (1 << i) == 0 {
-                (kd[nk], ks[0][nk]) = (d, strides[i]);
+                (kd[nk], ks[0][nk]) = (d, stride);
                 nk += 1;
                 outputs *= d;
             } else {
-                (rd[nr], rs[0][nr]) = (d, strides[i]);
+                (rd[nr], rs[0][nr]) = (d, stride);
                 nr += 1;
                 count *= d;
             }
