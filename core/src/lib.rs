@@ -63,6 +63,7 @@ pub mod layers;
 pub mod loss;
 pub mod metrics;
 pub mod model;
+pub mod ops;
 pub mod optimizer;
 pub mod random;
 pub mod regularizers;
