@@ -114,6 +114,13 @@ pub enum Error {
         /// Number of valid indices (the embedding table's `input_dim`).
         len: usize,
     },
+    /// Layer `layer` is a `Lambda` whose function is not registered: load the model with
+    /// the [`crate::layers::LambdaFn`] of that layer's name (see
+    /// [`crate::model::Functional::new_with_lambdas`]).
+    UnresolvedLambda {
+        /// Index of the layer in the blob.
+        layer: usize,
+    },
     /// A checkpoint storage could not save or load (a file or flash write failed); the
     /// string says what failed. See [`crate::model::callbacks::CheckpointStorage`].
     Storage(&'static str),
@@ -174,6 +181,10 @@ impl core::fmt::Display for Error {
             Error::LabelOutOfRange { index, classes } => {
                 write!(f, "y_true[{index}] is not a class index in 0..{classes}")
             }
+            Error::UnresolvedLambda { layer } => write!(
+                f,
+                "layer {layer} is a Lambda whose function is not registered"
+            ),
             Error::IndexOutOfRange { index, len } => {
                 write!(f, "input[{index}] is not an index in 0..{len}")
             }

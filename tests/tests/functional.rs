@@ -252,7 +252,8 @@ fn graph_inference_plan_reuses_memory_and_runs_sub_graphs() {
     // K.function: only out2 = B(S(in0)) — the other nodes do not run.
     let sub = Functional::<f32>::plan_bytes(blob, b, Some(&[8])).unwrap();
     let mut arena = AlignedBytes::zeroed(sub);
-    let mut g = Functional::<f32>::with_outputs(blob, arena.as_mut_slice(), b, Some(&[8])).unwrap();
+    let mut g =
+        Functional::<f32>::with_outputs(blob, arena.as_mut_slice(), b, Some(&[8]), &[]).unwrap();
     let mut out2 = vec![0.0f32; b * 2];
     g.predict(&[&x0, &x1, &x2], &mut [&mut out2]).unwrap();
     assert_eq!(out2, outs[2]);

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Lambda;
 use super::{backward_masked_default, TensorMask};
 use super::{
     ActivationLayer, AlphaDropout, BatchNormalization, Context, Conv1D, Conv1DTranspose, Conv2D,
@@ -127,6 +128,8 @@ pub enum LayerConfig {
     Concatenate(Concatenate),
     /// [`Dot`], a merge layer: several inputs, see [`LayerConfig::forward_n`] (variant 50).
     Dot(Dot),
+    /// [`Lambda`], a registered user function (variant 51).
+    Lambda(Lambda),
 }
 
 impl LayerConfig {
@@ -184,6 +187,7 @@ impl LayerConfig {
             LayerConfig::Minimum(_) => Minimum::KERAS_CLASS,
             LayerConfig::Concatenate(_) => Concatenate::KERAS_CLASS,
             LayerConfig::Dot(_) => Dot::KERAS_CLASS,
+            LayerConfig::Lambda(_) => Lambda::KERAS_CLASS,
         }
     }
 
@@ -241,6 +245,7 @@ impl LayerConfig {
             | LayerConfig::Minimum(_)
             | LayerConfig::Concatenate(_)
             | LayerConfig::Dot(_) => Err(self.takes_several_inputs()),
+            LayerConfig::Lambda(l) => l.output_shape(input),
         }
     }
 
@@ -298,6 +303,7 @@ impl LayerConfig {
             | LayerConfig::Minimum(_)
             | LayerConfig::Concatenate(_)
             | LayerConfig::Dot(_) => Ok(ParamShapes::new()),
+            LayerConfig::Lambda(l) => l.param_shapes(input),
         }
     }
 
@@ -355,6 +361,7 @@ impl LayerConfig {
             | LayerConfig::Minimum(_)
             | LayerConfig::Concatenate(_)
             | LayerConfig::Dot(_) => 0,
+            LayerConfig::Lambda(l) => l.macs(input),
         }
     }
 
@@ -442,6 +449,7 @@ impl LayerConfig {
             | LayerConfig::Minimum(_)
             | LayerConfig::Concatenate(_)
             | LayerConfig::Dot(_) => Err(self.takes_several_inputs()),
+            LayerConfig::Lambda(l) => l.forward(params, x, y, ctx),
             #[allow(unreachable_patterns)] // every family compiled in
             other => Err(other.not_compiled()),
         }
@@ -539,6 +547,7 @@ impl LayerConfig {
             | LayerConfig::Minimum(_)
             | LayerConfig::Concatenate(_)
             | LayerConfig::Dot(_) => Err(self.takes_several_inputs()),
+            LayerConfig::Lambda(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             #[allow(unreachable_patterns)] // every family compiled in
             other => Err(other.not_compiled()),
         }

@@ -20,6 +20,7 @@ mod dense;
 mod depthwise;
 mod embedding;
 mod engine;
+mod lambda;
 mod masked;
 mod merge;
 mod normalization;
@@ -41,6 +42,7 @@ pub use conv_transpose::{transpose_axis, Conv1DTranspose, Conv2DTranspose};
 pub use dense::Dense;
 pub use depthwise::{DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D};
 pub use embedding::Embedding;
+pub use lambda::{Lambda, LambdaBackward, LambdaFn, LambdaForward};
 pub use merge::{
     Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract, MAX_MERGE_INPUTS,
 };

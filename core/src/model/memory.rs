@@ -175,6 +175,14 @@ impl<const N: usize> MemoryPlan<N> {
 /// [`MemoryPlan`] and [`crate::Sequential`] run chains; graphs run in
 /// [`crate::model::Functional`].
 fn check_chain<T: Scalar, const N: usize>(graph: &Graph<'_, T, N>) -> Result<()> {
+    if let Some(k) = graph
+        .layers()
+        .iter()
+        .position(|l| matches!(l.config, crate::layers::LayerConfig::Lambda(_)))
+    {
+        // Lambda functions are registered with model::Functional::new_with_lambdas.
+        return Err(Error::UnresolvedLambda { layer: k });
+    }
     if graph.is_chain() {
         Ok(())
     } else {

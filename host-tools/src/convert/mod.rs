@@ -27,6 +27,7 @@ mod depthwise;
 mod embedding;
 pub mod fold;
 mod graph;
+mod lambda;
 mod legacy_activations;
 mod merge;
 mod normalization;
@@ -62,7 +63,7 @@ ZeroPadding2D, Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, MaxPooling1D,
 MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, \
 GlobalAveragePooling1D, GlobalAveragePooling2D, BatchNormalization, LayerNormalization, \
 Embedding, ParametricSoftplus, ThresholdedLinear, \
-Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot";
+Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot, Lambda";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -421,6 +422,7 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
         "ThresholdedLinear" => {
             LayerConfig::ThresholdedLinear(legacy_activations::thresholded_linear(l)?)
         }
+        "Lambda" => LayerConfig::Lambda(lambda::lambda(l)?),
         "Add" => LayerConfig::Add(merge::add(l)?),
         "Subtract" => LayerConfig::Subtract(merge::subtract(l)?),
         "Multiply" => LayerConfig::Multiply(merge::multiply(l)?),

@@ -13,7 +13,7 @@ use super::runtime::{layer_context, params_of, RegionBytes, Training};
 use super::{Graph, Node, TrainConfig, DEFAULT_MAX_LAYERS};
 use crate::arena::{split_around, typed, Around};
 use crate::blob::{MAX_MODEL_IO, MAX_NODE_INPUTS};
-use crate::layers::Context;
+use crate::layers::{Context, LambdaFn, LayerConfig};
 use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut};
 
 /// A Keras functional model loaded from a blob: `predict`, and `train_on_batch` when
@@ -62,6 +62,9 @@ pub struct Functional<'a, T, const N: usize = DEFAULT_MAX_LAYERS> {
     activations: &'a mut [T],
     gbufs: &'a mut [T],
     training: Option<Training<'a, T>>,
+    /// The registered Lambda functions, and per layer the index of its function.
+    lambdas: &'a [LambdaFn<T>],
+    resolved: Vec<Option<u8>, N>,
 }
 
 impl<'a, T: Scalar, const N: usize> Functional<'a, T, N> {
@@ -79,7 +82,45 @@ impl<'a, T: Scalar, const N: usize> Functional<'a, T, N> {
 
     /// Loads a blob for inference, `batch` samples per forward pass.
     pub fn new(blob: &'a [u8], arena: &'a mut [u8], batch: usize) -> Result<Self> {
-        Self::with_outputs(blob, arena, batch, None)
+        Self::with_outputs(blob, arena, batch, None, &[])
+    }
+
+    /// [`Functional::new`] for a model with `Lambda` layers: each runs the [`LambdaFn`]
+    /// registered under its name ([`Error::UnresolvedLambda`] if one is missing).
+    ///
+    /// ```
+    /// use ember_nn::blob::{write_graph, GraphSpec, LayerSpec, NodeDesc};
+    /// use ember_nn::layers::{Lambda, LambdaFn, LayerConfig};
+    /// use ember_nn::model::Functional;
+    /// use ember_nn::{AlignedBlob, ArenaBuffer, Error, Result, Shape, TensorView, TensorViewMut};
+    ///
+    /// fn square(x: TensorView<'_, f32>, mut y: TensorViewMut<'_, f32>) -> Result<()> {
+    ///     y.data().iter_mut().zip(x.data()).for_each(|(o, i)| *o = i * i);
+    ///     Ok(())
+    /// }
+    /// let two = Shape::new(&[2]).unwrap();
+    /// let layers = [LayerSpec::<f32>::new("square", true, LayerConfig::Lambda(Lambda { output: None }), &[])];
+    /// let nodes = [NodeDesc::call(0, &[0]).unwrap()];
+    /// let graph = GraphSpec { inputs: &[two], nodes: &nodes, outputs: &[1] };
+    /// let mut blob = AlignedBlob([0u8; 256]);
+    /// let len = write_graph("m", &graph, &layers, &mut blob.0).unwrap();
+    /// let mut arena = ArenaBuffer::<16>::new();
+    /// // Without the function, loading fails.
+    /// let missing = Functional::<f32>::new(&blob.0[..len], arena.as_mut_bytes(), 1);
+    /// assert_eq!(missing.unwrap_err(), Error::UnresolvedLambda { layer: 0 });
+    /// static LAMBDAS: [LambdaFn<f32>; 1] = [LambdaFn::new("square", square)];
+    /// let mut m = Functional::<f32>::new_with_lambdas(&blob.0[..len], arena.as_mut_bytes(), 1, &LAMBDAS).unwrap();
+    /// let mut y = [0.0f32; 2];
+    /// m.predict(&[&[3.0, -2.0]], &mut [&mut y]).unwrap();
+    /// assert_eq!(y, [9.0, 4.0]);
+    /// ```
+    pub fn new_with_lambdas(
+        blob: &'a [u8],
+        arena: &'a mut [u8],
+        batch: usize,
+        lambdas: &'a [LambdaFn<T>],
+    ) -> Result<Self> {
+        Self::with_outputs(blob, arena, batch, None, lambdas)
     }
 
     /// Loads a blob for inference of the tensors `outputs` (tensor ids, see
@@ -92,8 +133,10 @@ impl<'a, T: Scalar, const N: usize> Functional<'a, T, N> {
         arena: &'a mut [u8],
         batch: usize,
         outputs: Option<&[u16]>,
+        lambdas: &'a [LambdaFn<T>],
     ) -> Result<Self> {
         let graph = Graph::parse(blob)?;
+        let resolved = resolve(&graph, lambdas)?;
         let plan = FunctionalPlan::inference(&graph, batch, outputs)?;
         let activations = typed::<T>(arena, plan.total_bytes())?;
         Ok(Functional {
@@ -102,6 +145,8 @@ impl<'a, T: Scalar, const N: usize> Functional<'a, T, N> {
             activations,
             gbufs: &mut [],
             training: None,
+            lambdas,
+            resolved,
         })
     }
 
@@ -114,8 +159,29 @@ impl<'a, T: Scalar, const N: usize> Functional<'a, T, N> {
     /// Loads a blob for training (Keras's `compile` + `train_on_batch`): parameters of the
     /// layers that train are copied into the arena, optimizer state starts at zero.
     pub fn for_training(blob: &'a [u8], arena: &'a mut [u8], config: TrainConfig) -> Result<Self> {
+        Self::for_training_with_lambdas(blob, arena, config, &[])
+    }
+
+    /// [`Functional::for_training`] for a model with `Lambda` layers; a Lambda the
+    /// backward pass goes through needs a registered backward ([`Error::InvalidConfig`]
+    /// otherwise).
+    pub fn for_training_with_lambdas(
+        blob: &'a [u8],
+        arena: &'a mut [u8],
+        config: TrainConfig,
+        lambdas: &'a [LambdaFn<T>],
+    ) -> Result<Self> {
         let graph = Graph::parse(blob)?;
+        let resolved = resolve(&graph, lambdas)?;
         let plan = FunctionalPlan::training(&graph, &config)?;
+        for (k, node) in graph.nodes().iter().enumerate() {
+            let f = resolved[node.layer].map(|i| lambdas[i as usize]);
+            if plan.backward[k] && f.is_some_and(|f| f.backward.is_none()) {
+                return Err(Error::InvalidConfig(
+                    "a Lambda the backward pass goes through has no registered backward",
+                ));
+            }
+        }
         let all = typed::<T>(arena, plan.total_bytes())?;
         let bytes = RegionBytes {
             params: plan.params_bytes,
@@ -132,6 +198,8 @@ impl<'a, T: Scalar, const N: usize> Functional<'a, T, N> {
             activations,
             gbufs,
             training: Some(training),
+            lambdas,
+            resolved,
         })
     }
 
@@ -306,8 +374,11 @@ impl<'a, T: Scalar, const N: usize> Functional<'a, T, N> {
             };
             let xs = node_inputs(&self.graph, &self.plan, node, inputs, &rest, b)?;
             let (views, y_shape) = views_of(&self.graph, node, &xs, b)?;
-            l.config
-                .forward_n(&ps, &views, TensorViewMut::new(y_shape, dst)?, &lctx)?;
+            let y = TensorViewMut::new(y_shape, dst)?;
+            match self.resolved[node.layer] {
+                Some(i) => (self.lambdas[i as usize].forward)(views[0], y)?,
+                None => l.config.forward_n(&ps, &views, y, &lctx)?,
+            }
             drop(ps);
             if let (true, Some(at), Some(t)) = (
                 lctx.training,
@@ -321,6 +392,33 @@ impl<'a, T: Scalar, const N: usize> Functional<'a, T, N> {
         }
         Ok(())
     }
+}
+
+/// Per layer, the index in `lambdas` of its function (`None` for other layers);
+/// [`Error::UnresolvedLambda`] for a Lambda without one.
+fn resolve<T: Scalar, const N: usize>(
+    graph: &Graph<'_, T, N>,
+    lambdas: &[LambdaFn<T>],
+) -> Result<Vec<Option<u8>, N>> {
+    let mut resolved = Vec::new();
+    for (k, l) in graph.layers().iter().enumerate() {
+        let r = match l.config {
+            LayerConfig::Lambda(_) => {
+                let i = lambdas
+                    .iter()
+                    .position(|f| f.name == l.name)
+                    .ok_or(Error::UnresolvedLambda { layer: k })?;
+                Some(
+                    u8::try_from(i)
+                        .map_err(|_| Error::InvalidConfig("too many Lambda functions"))?,
+                )
+            }
+            _ => None,
+        };
+        // Capacity: one entry per layer.
+        let _ = resolved.push(r);
+    }
+    Ok(resolved)
 }
 
 /// The input slices of `node` for a batch of `b`: model inputs from `inputs`, node

@@ -263,8 +263,19 @@ impl<T: Scalar, const N: usize> Functional<'_, T, N> {
             (Some(r), None) => Some(t.grads.get_mut(r.clone()).ok_or(Error::InvalidShape)?),
             (None, _) => None,
         };
-        l.config
-            .backward_n(&ps, &views, yv, dy, &mut dxs, dparams, mask, &lctx)?;
+        match self.resolved[j].map(|i| self.lambdas[i as usize].backward) {
+            // A Lambda: its registered backward, into the one input's slot (a model
+            // input needs none).
+            Some(backward) => {
+                let backward = backward.ok_or(Error::NotTraining)?;
+                if let Some(dx) = dxs.get_mut(0).and_then(|d| d.as_deref_mut()) {
+                    backward(views[0], yv, dy, dx)?;
+                }
+            }
+            None => l
+                .config
+                .backward_n(&ps, &views, yv, dy, &mut dxs, dparams, mask, &lctx)?,
+        }
         drop(dxs);
         if let (Some(r), true) = (&trained, param_written[j]) {
             let s = self.plan.param_scratch.0;
