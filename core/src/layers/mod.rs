@@ -28,6 +28,7 @@ mod pooling;
 mod regularization;
 mod reshaping;
 mod resizing;
+mod step_mask;
 mod tensor_mask;
 mod window;
 
@@ -57,6 +58,7 @@ pub use resizing::{
     bilinear_taps, Cropping1D, Cropping2D, Interpolation, UpSampling1D, UpSampling2D,
     ZeroPadding1D, ZeroPadding2D,
 };
+pub use step_mask::MaskRule;
 pub use tensor_mask::TensorMask;
 pub use window::{Padding, Window};
 

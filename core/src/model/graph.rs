@@ -4,8 +4,8 @@
 use heapless::Vec;
 
 use super::DEFAULT_MAX_LAYERS;
-use crate::blob::{check_outputs, node_shapes, Blob, MAX_MODEL_IO, MAX_NODE_INPUTS};
-use crate::layers::{LayerAttrs, LayerConfig, ParamShapes, TensorMask, MAX_PARAMS};
+use crate::blob::{check_outputs, node_shapes, Blob, NodeDesc, MAX_MODEL_IO, MAX_NODE_INPUTS};
+use crate::layers::{LayerAttrs, LayerConfig, MaskRule, ParamShapes, TensorMask, MAX_PARAMS};
 use crate::{Error, Result, Scalar, Shape};
 
 /// One layer of a decoded model.
@@ -75,6 +75,12 @@ pub struct Node {
     pub time_distributed: bool,
     /// The node's output shape (no batch).
     pub output: Shape,
+    /// Keras masking: the model input holding the token ids whose zeros mask the steps of
+    /// this call's input (`Embedding(mask_zero=True)` upstream, through layers that keep
+    /// masks: [`crate::layers::MaskRule`]); `None` when the input carries no mask.
+    pub input_mask: Option<u16>,
+    /// The mask on this call's output (see [`Node::input_mask`]).
+    pub output_mask: Option<u16>,
 }
 
 /// A model decoded from a blob: its layers (weights borrowed in place) and the calls that
@@ -192,6 +198,7 @@ impl<'a, T: Scalar, const N: usize> Graph<'a, T, N> {
                     "shared layer called on an input its weights do not fit",
                 ));
             }
+            let (input_mask, output_mask) = graph.masks(&graph.layers[k].config, &desc)?;
             graph
                 .nodes
                 .push(Node {
@@ -199,6 +206,8 @@ impl<'a, T: Scalar, const N: usize> Graph<'a, T, N> {
                     inputs: desc.inputs,
                     time_distributed: desc.time_distributed,
                     output: io.output,
+                    input_mask,
+                    output_mask,
                 })
                 .map_err(|_| Error::TooManyLayers { max: N })?;
         }
@@ -207,6 +216,60 @@ impl<'a, T: Scalar, const N: usize> Graph<'a, T, N> {
         }
         check_outputs(&graph.outputs, graph.inputs.len() + graph.nodes.len())?;
         Ok(graph)
+    }
+
+    /// The step mask on tensor `id` (a model input has none).
+    pub fn tensor_mask(&self, id: usize) -> Option<u16> {
+        let k = id.checked_sub(self.inputs.len())?;
+        self.nodes.get(k)?.output_mask
+    }
+
+    /// Keras's mask propagation for a call of `config` on `desc.inputs`: the mask on its
+    /// input and on its output. Masks come from an `Embedding(mask_zero=True)` reading a
+    /// model input, pass through [`MaskRule::Keeps`] layers and are used by
+    /// [`MaskRule::Consumes`] layers, whose input must then be `(steps, channels)` with the
+    /// ids `(steps,)`. Refused ([`Error::InvalidConfig`]): an Embedding with `mask_zero`
+    /// reading a computed tensor, a merge of masked tensors.
+    fn masks(&self, config: &LayerConfig, desc: &NodeDesc) -> Result<(Option<u16>, Option<u16>)> {
+        let first = desc.inputs[0] as usize;
+        let input_mask = self.tensor_mask(first);
+        let output_mask = match config.mask_rule() {
+            MaskRule::Produces => {
+                if first >= self.inputs.len() {
+                    return Err(Error::InvalidConfig(
+                        "Embedding(mask_zero=True) must read a model input",
+                    ));
+                }
+                Some(first as u16)
+            }
+            MaskRule::Keeps => input_mask,
+            MaskRule::Consumes => {
+                if let Some(src) = input_mask {
+                    let x = self.tensor_shape(first)?;
+                    let ids = self.inputs[src as usize];
+                    if x.rank() != 2 || ids.dims() != [x.dims()[0]] {
+                        return Err(Error::InvalidConfig(
+                            "a masked layer's steps must match the token ids",
+                        ));
+                    }
+                }
+                None
+            }
+            MaskRule::Drops => None,
+            MaskRule::Merges => {
+                if desc
+                    .inputs
+                    .iter()
+                    .any(|&t| self.tensor_mask(t as usize).is_some())
+                {
+                    return Err(Error::InvalidConfig(
+                        "merging masked tensors is not supported",
+                    ));
+                }
+                None
+            }
+        };
+        Ok((input_mask, output_mask))
     }
 
     /// The model name.

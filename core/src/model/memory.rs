@@ -124,6 +124,7 @@ impl<const N: usize> MemoryPlan<N> {
     /// The training plan of `graph` for `config`.
     pub fn training<T: Scalar>(graph: &Graph<'_, T, N>, config: &TrainConfig) -> Result<Self> {
         check_chain(graph)?;
+        super::functional::check_unmasked(graph, graph.outputs())?;
         check_batch(config.batch_size)?;
         let batch = config.batch_size;
         let size = core::mem::size_of::<T>();

@@ -240,9 +240,11 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             let want_dx = k > lowest;
             let xv = TensorView::new(l.input.with_batch(b)?, x_k)?;
             let yv = TensorView::new(l.output.with_batch(b)?, y_k)?;
-            l.config.backward_masked(
+            let ids = self.graph.nodes()[k].input_mask.map(|_| x);
+            l.config.backward_with_step_mask(
                 &ps,
                 xv,
+                ids,
                 yv,
                 &mut dy[..b * l.output.len()],
                 if want_dx {
@@ -281,17 +283,19 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             };
             {
                 let ps = params_of(&self.training, &self.plan.regions, k, l);
+                // The step mask's token ids: always the model input in a chain.
+                let ids = self.graph.nodes()[k].input_mask.map(|_| x);
                 match &src {
                     None => {
                         let yv = TensorViewMut::new(out_shape, &mut self.activations[dst])?;
-                        l.config
-                            .forward(&ps, TensorView::new(in_shape, x)?, yv, &lctx)?;
+                        let xv = TensorView::new(in_shape, x)?;
+                        l.config.forward_with_step_mask(&ps, xv, ids, yv, &lctx)?;
                     }
                     Some(src) => {
                         let (xs, ys) = split_pair(self.activations, src.clone(), dst)?;
                         let xv = TensorView::new(in_shape, xs)?;
                         let yv = TensorViewMut::new(out_shape, ys)?;
-                        l.config.forward(&ps, xv, yv, &lctx)?;
+                        l.config.forward_with_step_mask(&ps, xv, ids, yv, &lctx)?;
                     }
                 }
             }
@@ -326,9 +330,11 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             &self.activations[off..off + b * l.input.len()]
         };
         let ps = params_of(&self.training, &self.plan.regions, k, l);
-        l.config.forward(
+        let ids = self.graph.nodes()[k].input_mask.map(|_| x);
+        l.config.forward_with_step_mask(
             &ps,
             TensorView::new(l.input.with_batch(b)?, src)?,
+            ids,
             TensorViewMut::new(l.output.with_batch(b)?, y)?,
             &layer_context(ctx, &self.plan.regions, k, k, l),
         )

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 
 use ember_nn::blob::{node_shapes, NodeDesc};
+use ember_nn::layers::MaskRule;
 use ember_nn::{Shape, Q16_16};
 
 use super::{
@@ -51,7 +52,23 @@ pub(super) fn convert_graph(
     let mut keras_out: Vec<u16> = Vec::with_capacity(g.nodes.len());
     let mut nodes: Vec<NodeDesc> = Vec::new();
     let mut checked = vec![false; lowered.len()];
+    // Keras 3's mask plumbing: per Keras node, the token ids a `NotEqual(ids, 0)` call
+    // read (that call makes no Ember node), and per Keras node its first Ember node.
+    let mut not_equal: Vec<Option<u16>> = Vec::with_capacity(g.nodes.len());
+    let mut first_node: Vec<Option<usize>> = Vec::with_capacity(g.nodes.len());
     for kn in &g.nodes {
+        if effective[kn.layer].0.class_name == MASK_OP {
+            let ids = match kn.inputs.as_slice() {
+                [r] => tensor_id(*r, n_in, &keras_out)?,
+                _ => return Err(mask_plumbing_error()),
+            };
+            not_equal.push(Some(ids));
+            first_node.push(None);
+            keras_out.push(u16::MAX);
+            continue;
+        }
+        not_equal.push(None);
+        first_node.push(Some(nodes.len()));
         let span = spans.get(kn.layer).cloned().ok_or_else(|| {
             Error::Config(format!(
                 "graph node calls layer {} which does not exist",
@@ -64,6 +81,9 @@ pub(super) fn convert_graph(
             .iter()
             .map(|r| tensor_id(*r, n_in, &keras_out))
             .collect::<Result<Vec<u16>>>()?;
+        if ins.contains(&u16::MAX) {
+            return Err(mask_plumbing_error());
+        }
         for e in span {
             let lw = &lowered[e];
             let index = u16::try_from(e).map_err(|_| Error::Config("too many layers".into()))?;
@@ -87,17 +107,97 @@ pub(super) fn convert_graph(
         .iter()
         .map(|r| tensor_id(*r, n_in, &keras_out))
         .collect::<Result<Vec<u16>>>()?;
+    if outputs.contains(&u16::MAX) {
+        return Err(mask_plumbing_error());
+    }
     let params = lowered_params(&lowered);
     let topology = Topology::Graph {
         inputs,
         nodes,
         outputs,
     };
-    match options.dtype {
-        DTypeChoice::F32 => encode::<f32>(model, &topology, &lowered, &params),
-        DTypeChoice::Fixed => encode::<Q16_16>(model, &topology, &lowered, &fixed(&params)),
-    }
+    let blob = match options.dtype {
+        DTypeChoice::F32 => encode::<f32>(model, &topology, &lowered, &params)?,
+        DTypeChoice::Fixed => encode::<Q16_16>(model, &topology, &lowered, &fixed(&params))?,
+    };
+    check_masks(g, &blob, options.dtype, &not_equal, &first_node)?;
+    Ok(blob)
 }
+
+/// The Keras op Keras 3 writes for the mask of `Embedding(mask_zero=True)`.
+const MASK_OP: &str = "NotEqual";
+
+fn mask_plumbing_error() -> Error {
+    Error::Config(format!(
+        "`{MASK_OP}` calls are supported only as Keras's mask plumbing: `{MASK_OP}(ids, 0)` \
+         passed as `mask=` to the layers that use the mask"
+    ))
+}
+
+/// Keras 3 passes the mask explicitly (`mask=NotEqual(ids, 0)`); Ember derives it from
+/// `Embedding(mask_zero=True)` ([`ember_nn::layers::MaskRule`]). The two must agree on
+/// every layer that uses a mask, or the blob would compute something else than Keras.
+fn check_masks(
+    g: &KerasGraph,
+    blob: &AlignedBytes,
+    dtype: DTypeChoice,
+    not_equal: &[Option<u16>],
+    first_node: &[Option<usize>],
+) -> Result<()> {
+    if g.nodes.iter().all(|n| n.mask.is_none()) && not_equal.iter().all(Option::is_none) {
+        return Ok(());
+    }
+    // The re-read graph lives on the stack (no heap in the core): give it room.
+    let derived = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn_scoped(s, || match dtype {
+                DTypeChoice::F32 => derived_masks::<f32>(blob),
+                DTypeChoice::Fixed => derived_masks::<Q16_16>(blob),
+            })
+            .map_err(|e| Error::Config(format!("cannot check the masks: {e}")))?
+            .join()
+            .map_err(|_| Error::Config("the mask check failed".into()))?
+    })?;
+    for (n, kn) in g.nodes.iter().enumerate() {
+        let Some(e) = first_node[n] else { continue };
+        let keras = match kn.mask {
+            None => None,
+            Some(TensorRef::Node(m)) => match not_equal.get(m).copied().flatten() {
+                Some(ids) => Some(ids),
+                None => return Err(mask_plumbing_error()),
+            },
+            Some(TensorRef::Input(_)) => return Err(mask_plumbing_error()),
+        };
+        let (ours, rule, name) = &derived[e];
+        if *rule == MaskRule::Consumes && *ours != keras {
+            return Err(Error::Config(format!(
+                "layer `{name}`: Keras passes it the mask of token ids {keras:?}, Ember derives \
+                 {ours:?} from Embedding(mask_zero=True); only masks made by an Embedding and \
+                 passed on by layers that keep masks are supported"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Per Ember node: the mask Ember derives on its input, its layer's mask rule and name.
+fn derived_masks<T: ember_nn::Scalar>(
+    blob: &AlignedBytes,
+) -> Result<Vec<(Option<u16>, MaskRule, String)>> {
+    let graph = ember_nn::model::Graph::<T, MAX_CHECKED_NODES>::parse(blob.as_slice())?;
+    Ok(graph
+        .nodes()
+        .iter()
+        .map(|n| {
+            let l = &graph.layers()[n.layer];
+            (n.input_mask, l.config.mask_rule(), l.name.to_string())
+        })
+        .collect())
+}
+
+/// Capacity used to re-read a converted graph on the host.
+const MAX_CHECKED_NODES: usize = 512;
 
 /// A `Sequential` model as a graph: one input, each layer called on the previous output.
 fn chain_graph(model: &KerasModel) -> KerasGraph {
@@ -109,6 +209,7 @@ fn chain_graph(model: &KerasModel) -> KerasGraph {
             } else {
                 TensorRef::Node(k - 1)
             }],
+            mask: None,
         })
         .collect();
     let last = nodes.len().checked_sub(1);

@@ -190,6 +190,11 @@ fn lower<'k>(
     let mut spans = Vec::new();
     for (l, _) in layers {
         let l: &KerasLayer = l;
+        if l.class_name == "NotEqual" {
+            // Keras 3's mask plumbing (see `graph`): no Ember layer.
+            spans.push(lowered.len()..lowered.len());
+            continue;
+        }
         let attrs = layer_attrs(l)?;
         let configs = layer_configs(l)?;
         let last = configs.len() - 1;

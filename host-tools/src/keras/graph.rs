@@ -144,13 +144,22 @@ impl Builder {
     }
 
     /// Append one call of leaf layer `layer` on `inputs`; return its output.
-    fn push(&mut self, layer: usize, inputs: Vec<TensorRef>) -> Result<TensorRef> {
+    fn push(
+        &mut self,
+        layer: usize,
+        inputs: Vec<TensorRef>,
+        mask: Option<TensorRef>,
+    ) -> Result<TensorRef> {
         if self.nodes.len() >= MAX_NODES {
             return Err(Error::Config(format!(
                 "the flattened model has more than {MAX_NODES} layer calls"
             )));
         }
-        self.nodes.push(KerasNode { layer, inputs });
+        self.nodes.push(KerasNode {
+            layer,
+            inputs,
+            mask,
+        });
         Ok(TensorRef::Node(self.nodes.len() - 1))
     }
 
@@ -171,7 +180,7 @@ impl Builder {
         for entry in &model.entries {
             current = match &entry.kind {
                 EntryKind::Input(_) => continue,
-                EntryKind::Leaf(index) => self.push(*index, vec![current])?,
+                EntryKind::Leaf(index) => self.push(*index, vec![current], None)?,
                 EntryKind::Model(inner) => {
                     let outs = self.expand(inner, &[current], depth + 1)?;
                     match outs.as_slice() {
@@ -263,8 +272,18 @@ impl Builder {
                         waiting = true;
                         break;
                     }
+                    let mask = match entry.masks.get(*pending).cloned().flatten() {
+                        None => None,
+                        Some(m) => match resolver.resolve(&m, false, &produced)? {
+                            Some(t) => Some(t),
+                            None => {
+                                waiting = true;
+                                break;
+                            }
+                        },
+                    };
                     let outs = match &entry.kind {
-                        EntryKind::Leaf(layer) => vec![self.push(*layer, inputs)?],
+                        EntryKind::Leaf(layer) => vec![self.push(*layer, inputs, mask)?],
                         EntryKind::Model(inner) => self.expand(inner, &inputs, depth + 1)?,
                         EntryKind::Input(_) => {
                             return Err(Error::Config(format!(

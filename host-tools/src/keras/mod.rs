@@ -104,6 +104,9 @@ pub struct KerasNode {
     pub layer: usize,
     /// The call's input tensors in call order (a merge layer gets several).
     pub inputs: Vec<TensorRef>,
+    /// The tensor passed as `mask=` (Keras 3's explicit mask plumbing: the output of a
+    /// `NotEqual(ids, 0)` call), `None` without one.
+    pub mask: Option<TensorRef>,
 }
 
 /// A tensor of a [`KerasGraph`].

@@ -81,6 +81,10 @@ pub struct Entry {
     /// `Functional` only: the layer's calls in `inbound_nodes` order, each as the list of
     /// tensors passed, in call order.
     pub calls: Vec<Vec<NodeRef>>,
+    /// Per call, the tensor passed as `mask=` (Keras 3 writes the mask that
+    /// `Embedding(mask_zero=True)` attaches as an explicit `NotEqual(ids, 0)` call passed to
+    /// the layers that use it); `None` without one.
+    pub masks: Vec<Option<NodeRef>>,
 }
 
 /// What an [`Entry`] is.
@@ -177,10 +181,10 @@ fn parse_model(
                 "{what}: two layers are named `{lname}`; Keras layer names must be unique"
             )));
         }
-        let calls = if functional {
-            parse_calls(raw_map, &lname, &mut dialect)?
+        let (calls, masks) = if functional {
+            parse_calls(raw_map, &lname, &class, &mut dialect)?
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         let kind = if class == "InputLayer" {
             if !functional && index != 0 {
@@ -221,6 +225,7 @@ fn parse_model(
             class_name: class,
             kind,
             calls,
+            masks,
         });
     }
 
@@ -271,18 +276,22 @@ fn parse_model(
 fn parse_calls(
     raw: &Map<String, Value>,
     lname: &str,
+    class: &str,
     dialect: &mut Option<Dialect>,
-) -> Result<Vec<Vec<NodeRef>>> {
+) -> Result<(Vec<Vec<NodeRef>>, Vec<Option<NodeRef>>)> {
     let what = format!("layer `{lname}`");
     let nodes = field(raw, "inbound_nodes", &what)?
         .as_array()
         .ok_or_else(|| Error::Config(format!("{what}: `inbound_nodes` is not a list")))?;
     let mut calls = Vec::with_capacity(nodes.len());
+    let mut masks = Vec::with_capacity(nodes.len());
+    // Keras 3's mask plumbing: `NotEqual(ids, 0)`, the one call with a constant argument.
+    let zero_ok = class == "NotEqual";
     for (k, node) in nodes.iter().enumerate() {
         let cwhat = format!("{what}, call #{k}");
-        let (this, inputs) = match node {
-            Value::Object(map) => (Dialect::Keras3, keras3_call(map, &cwhat)?),
-            Value::Array(list) => (Dialect::Legacy, legacy_call(list, &cwhat)?),
+        let (this, (inputs, mask)) = match node {
+            Value::Object(map) => (Dialect::Keras3, keras3_call(map, &cwhat, zero_ok)?),
+            Value::Array(list) => (Dialect::Legacy, (legacy_call(list, &cwhat)?, None)),
             other => {
                 return Err(Error::Config(format!(
                     "{cwhat}: {other} is neither a Keras 3 call object nor a legacy list"
@@ -298,18 +307,49 @@ fn parse_calls(
             _ => *dialect = Some(this),
         }
         calls.push(inputs);
+        masks.push(mask);
     }
-    Ok(calls)
+    Ok((calls, masks))
 }
 
-/// A Keras 3 call `{"args": [...], "kwargs": {...}}` → its input tensors in order.
-fn keras3_call(map: &Map<String, Value>, what: &str) -> Result<Vec<NodeRef>> {
+/// A Keras 3 call `{"args": [...], "kwargs": {...}}` → its input tensors in order, and
+/// the tensor passed as `mask=` if any. With `zero_ok`, a constant `0` argument is
+/// accepted and skipped (`NotEqual(ids, 0)`).
+fn keras3_call(
+    map: &Map<String, Value>,
+    what: &str,
+    zero_ok: bool,
+) -> Result<(Vec<NodeRef>, Option<NodeRef>)> {
     let args = field(map, "args", what)?;
     let mut out = Vec::new();
-    collect_tensors(args, what, &mut out, 0)?;
+    let args = match (zero_ok, args) {
+        (true, Value::Array(items)) => Value::Array(
+            items
+                .iter()
+                .filter(|v| v.as_f64() != Some(0.0))
+                .cloned()
+                .collect(),
+        ),
+        _ => args.clone(),
+    };
+    collect_tensors(&args, what, &mut out, 0)?;
+    let mut mask = None;
     match map.get("kwargs") {
         None | Some(Value::Null) => {}
-        Some(Value::Object(kwargs)) => check_kwargs(kwargs, what)?,
+        Some(Value::Object(kwargs)) => {
+            let mut rest = kwargs.clone();
+            if let Some(m) = rest.remove("mask").filter(|m| !m.is_null()) {
+                let mut refs = Vec::new();
+                collect_tensors(&m, what, &mut refs, 0)?;
+                if refs.len() != 1 {
+                    return Err(Error::Config(format!(
+                        "{what}: `mask` = {m} is not one tensor"
+                    )));
+                }
+                mask = refs.pop();
+            }
+            check_kwargs(&rest, what)?
+        }
         Some(other) => {
             return Err(Error::Config(format!(
                 "{what}: `kwargs` is {other}, expected an object"
@@ -319,7 +359,7 @@ fn keras3_call(map: &Map<String, Value>, what: &str) -> Result<Vec<NodeRef>> {
     if out.is_empty() {
         return Err(Error::Config(format!("{what}: the call passes no tensor")));
     }
-    Ok(out)
+    Ok((out, mask))
 }
 
 /// Append the `__keras_tensor__` references in `value` (a tensor, or lists / tuples of

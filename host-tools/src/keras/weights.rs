@@ -195,10 +195,13 @@ impl ReadCtx {
         // Keras counts the keys over the container's tracked layers: a Functional's include
         // its InputLayers, a Sequential's do not.
         let functional = model.class_name != "Sequential";
+        // Keras ops in a functional config (`NotEqual`, Keras 3's mask plumbing) are not
+        // tracked layers: no weights group.
         let entries: Vec<&Entry> = model
             .entries
             .iter()
             .filter(|e| functional || !matches!(e.kind, EntryKind::Input(_)))
+            .filter(|e| e.class_name != "NotEqual")
             .collect();
         let pairs: Vec<(&str, &str)> = entries
             .iter()

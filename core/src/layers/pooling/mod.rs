@@ -13,12 +13,16 @@
 
 mod average_pooling;
 mod global_pooling;
+#[cfg(feature = "pooling")]
+mod masked;
 mod max_pooling;
 
 pub use average_pooling::{AveragePooling1D, AveragePooling2D};
 pub use global_pooling::{
     GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
 };
+#[cfg(feature = "pooling")]
+pub use masked::{masked_average_1d, masked_average_1d_backward};
 pub use max_pooling::{MaxPooling1D, MaxPooling2D};
 
 use crate::kernels::geometry::ConvGeometry;

@@ -5,6 +5,7 @@
 mod plan;
 mod train;
 
+pub(crate) use plan::check_unmasked;
 pub use plan::FunctionalPlan;
 
 use heapless::Vec;
@@ -377,7 +378,13 @@ impl<'a, T: Scalar, const N: usize> Functional<'a, T, N> {
             let y = TensorViewMut::new(y_shape, dst)?;
             match self.resolved[node.layer] {
                 Some(i) => (self.lambdas[i as usize].forward)(views[0], y)?,
-                None => l.config.forward_n(&ps, &views, y, &lctx)?,
+                None => match step_ids(node, inputs) {
+                    Some(ids) => {
+                        l.config
+                            .forward_with_step_mask(&ps, views[0], Some(ids), y, &lctx)?
+                    }
+                    None => l.config.forward_n(&ps, &views, y, &lctx)?,
+                },
             }
             drop(ps);
             if let (true, Some(at), Some(t)) = (
@@ -392,6 +399,16 @@ impl<'a, T: Scalar, const N: usize> Functional<'a, T, N> {
         }
         Ok(())
     }
+}
+
+/// The token ids whose zeros mask the steps of `node`'s input, for a layer that consumes
+/// masks (a model input; see [`Node::input_mask`]).
+fn step_ids<'s, T>(node: &Node, inputs: &[&'s [T]]) -> Option<&'s [T]> {
+    let src = node.input_mask?;
+    if node.time_distributed {
+        return None;
+    }
+    inputs.get(src as usize).copied()
 }
 
 /// Per layer, the index in `lambdas` of its function (`None` for other layers);

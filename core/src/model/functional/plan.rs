@@ -154,6 +154,7 @@ impl<const N: usize> FunctionalPlan<N> {
         check_batch(batch)?;
         let size = core::mem::size_of::<T>();
         let outputs = planned_outputs(graph, None)?;
+        check_unmasked(graph, &outputs)?;
         let needed = needed_nodes(graph, &outputs);
         let regions = ParamRegions::training(graph.layers(), config)?;
         let nodes = graph.nodes();
@@ -307,6 +308,23 @@ fn planned_outputs<T: Scalar, const N: usize>(
         ));
     }
     Vec::from_slice(outputs).map_err(|_| Error::InvalidConfig("too many outputs"))
+}
+
+/// Training refuses outputs that carry a step mask: Keras would mask the loss over the
+/// steps, which Ember does not implement yet.
+pub(crate) fn check_unmasked<T: Scalar, const N: usize>(
+    graph: &Graph<'_, T, N>,
+    outputs: &[u16],
+) -> Result<()> {
+    if outputs
+        .iter()
+        .any(|&o| graph.tensor_mask(o as usize).is_some())
+    {
+        return Err(Error::InvalidConfig(
+            "an output carries an Embedding(mask_zero=True) mask: training with a masked loss is not supported",
+        ));
+    }
+    Ok(())
 }
 
 /// Whether node `c` reads tensor `id`.

@@ -6,7 +6,7 @@ use heapless::Vec;
 
 use super::super::regularization;
 use super::super::runtime::{layer_context, split_params};
-use super::{node_inputs, views_of, Functional};
+use super::{node_inputs, step_ids, views_of, Functional};
 use crate::arena::{split_many, Around};
 use crate::blob::MAX_NODE_INPUTS;
 use crate::layers::{mix, Context};
@@ -272,9 +272,22 @@ impl<T: Scalar, const N: usize> Functional<'_, T, N> {
                     backward(views[0], yv, dy, dx)?;
                 }
             }
-            None => l
-                .config
-                .backward_n(&ps, &views, yv, dy, &mut dxs, dparams, mask, &lctx)?,
+            None => match step_ids(node, inputs) {
+                Some(ids) => l.config.backward_with_step_mask(
+                    &ps,
+                    views[0],
+                    Some(ids),
+                    yv,
+                    dy,
+                    dxs.get_mut(0).and_then(|d| d.as_deref_mut()),
+                    dparams,
+                    mask,
+                    &lctx,
+                )?,
+                None => l
+                    .config
+                    .backward_n(&ps, &views, yv, dy, &mut dxs, dparams, mask, &lctx)?,
+            },
         }
         drop(dxs);
         if let (Some(r), true) = (&trained, param_written[j]) {
