@@ -271,6 +271,9 @@ fn parse_model(
     })
 }
 
+/// The tensor a call passes as `mask=`, if any.
+type MaskRef = Option<NodeRef>;
+
 /// The calls of one `Functional` entry (`inbound_nodes`), noting the dialect in `dialect`
 /// and refusing a mix of the two.
 fn parse_calls(
@@ -278,7 +281,7 @@ fn parse_calls(
     lname: &str,
     class: &str,
     dialect: &mut Option<Dialect>,
-) -> Result<(Vec<Vec<NodeRef>>, Vec<Option<NodeRef>>)> {
+) -> Result<(Vec<Vec<NodeRef>>, Vec<MaskRef>)> {
     let what = format!("layer `{lname}`");
     let nodes = field(raw, "inbound_nodes", &what)?
         .as_array()
