@@ -611,3 +611,86 @@ fn train_refuses_graph_models() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn time_distributed_calls_are_rows_of_their_own() {
+    use ember_nn::blob::{write_graph, GraphSpec, LayerSpec, NodeDesc};
+    use ember_nn::layers::{Dense, LayerConfig};
+    use ember_nn::{Activation, Shape};
+
+    // Input (3, 4); `TimeDistributed(Dense(2))` → (3, 2); the same Dense on a (4,) input
+    // (a shared layer called once under TimeDistributed, once plainly); two outputs.
+    let dense = LayerConfig::Dense(Dense {
+        units: 2,
+        activation: Activation::Linear,
+        use_bias: true,
+    });
+    let (kernel, bias) = ([0.5f32; 8], [0.25f32; 2]);
+    let params: [&[f32]; 2] = [&kernel, &bias];
+    let layers = [LayerSpec::new("td", true, dense, &params)];
+    let nodes = [
+        NodeDesc::call(0, &[0]).expect("node").time_distributed(),
+        NodeDesc::call(0, &[1]).expect("node"),
+    ];
+    let inputs = [
+        Shape::new(&[3, 4]).expect("shape"),
+        Shape::new(&[4]).expect("shape"),
+    ];
+    let graph = GraphSpec {
+        inputs: &inputs,
+        nodes: &nodes,
+        outputs: &[2, 3],
+    };
+    let mut buf = vec![0u8; 4096];
+    let len = write_graph("td_model", &graph, &layers, &mut buf).expect("writes");
+    let dir = Scratch::new("graph_td");
+    let blob = dir.write("td.emb", &buf[..len]);
+    let v = inspect_json(&blob, &[]);
+    let rows = v["layers"].as_array().expect("layers");
+    assert_eq!(rows[0]["class"], "TimeDistributed(Dense)");
+    assert_eq!(rows[0]["output_shape"], json!([null, 3, 2]));
+    assert_eq!(rows[0]["macs"], 3 * 4 * 2, "every step costs the Dense's MACs");
+    assert_eq!(rows[0]["params"], 10);
+    assert_eq!(rows[1]["class"], "Dense");
+    assert_eq!((&rows[1]["shared"], &rows[1]["params"]), (&json!(true), &json!(0)));
+    assert_eq!(rows[1]["connected_to"], json!(["input_1"]));
+    assert_eq!(u(&v, "macs"), 3 * 4 * 2 + 4 * 2);
+    // Both outputs go straight to the caller: no activations at all.
+    assert_eq!(u(&v, "arena_inference_bytes"), 0);
+    assert_eq!(u(&v, "inference_unplanned_activation_bytes"), 0);
+
+    // predict: (N, 3, 4) and (N, 4) in, (N, 3, 2) and (N, 2) out; every output is
+    // 0.25 + 0.5·Σx.
+    let a = dir.path("a.npy");
+    let b = dir.path("b.npy");
+    write_npy(
+        &a,
+        &Tensor {
+            shape: vec![2, 3, 4],
+            data: (0..24).map(|i| i as f32).collect(),
+        },
+    )
+    .expect("a");
+    write_npy(
+        &b,
+        &Tensor {
+            shape: vec![2, 4],
+            data: vec![1.0; 8],
+        },
+    )
+    .expect("b");
+    let out = dir.path("y");
+    ok(&ember!(
+        "predict", blob, "--input", a, "--input", b, "--output", out, "--batch", "2"
+    ));
+    let y0 = read_npy(&dir.path("y_0.npy")).expect("y_0");
+    let y1 = read_npy(&dir.path("y_1.npy")).expect("y_1");
+    assert_eq!(y0.shape, vec![2, 3, 2]);
+    let step_sums = (0..6).map(|s| (4 * s..4 * s + 4).sum::<usize>() as f32);
+    let want0: Vec<f32> = step_sums
+        .flat_map(|s| [0.25 + 0.5 * s; 2])
+        .collect();
+    assert_eq!(y0.data, want0);
+    assert_eq!(y1.shape, vec![2, 2]);
+    assert_eq!(y1.data, vec![2.25; 4]);
+}
