@@ -649,10 +649,17 @@ fn time_distributed_calls_are_rows_of_their_own() {
     let rows = v["layers"].as_array().expect("layers");
     assert_eq!(rows[0]["class"], "TimeDistributed(Dense)");
     assert_eq!(rows[0]["output_shape"], json!([null, 3, 2]));
-    assert_eq!(rows[0]["macs"], 3 * 4 * 2, "every step costs the Dense's MACs");
+    assert_eq!(
+        rows[0]["macs"],
+        3 * 4 * 2,
+        "every step costs the Dense's MACs"
+    );
     assert_eq!(rows[0]["params"], 10);
     assert_eq!(rows[1]["class"], "Dense");
-    assert_eq!((&rows[1]["shared"], &rows[1]["params"]), (&json!(true), &json!(0)));
+    assert_eq!(
+        (&rows[1]["shared"], &rows[1]["params"]),
+        (&json!(true), &json!(0))
+    );
     assert_eq!(rows[1]["connected_to"], json!(["input_1"]));
     assert_eq!(u(&v, "macs"), 3 * 4 * 2 + 4 * 2);
     // Both outputs go straight to the caller: no activations at all.
@@ -687,9 +694,7 @@ fn time_distributed_calls_are_rows_of_their_own() {
     let y1 = read_npy(&dir.path("y_1.npy")).expect("y_1");
     assert_eq!(y0.shape, vec![2, 3, 2]);
     let step_sums = (0..6).map(|s| (4 * s..4 * s + 4).sum::<usize>() as f32);
-    let want0: Vec<f32> = step_sums
-        .flat_map(|s| [0.25 + 0.5 * s; 2])
-        .collect();
+    let want0: Vec<f32> = step_sums.flat_map(|s| [0.25 + 0.5 * s; 2]).collect();
     assert_eq!(y0.data, want0);
     assert_eq!(y1.shape, vec![2, 2]);
     assert_eq!(y1.data, vec![2.25; 4]);
