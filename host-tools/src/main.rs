@@ -85,16 +85,19 @@ enum Command {
         #[command(flatten)]
         memory: MemoryArgs,
     },
-    /// Run a blob on an `.npy` input (shape (N, ...input)) and write an `.npy` output.
+    /// Run a blob on `.npy` inputs (one `--input` per model input, in the model's input
+    /// order, each of shape (N, ...that input)) and write `.npy` outputs: `--output` itself
+    /// for a model with one output, else `<stem>_0.npy`, `<stem>_1.npy`, ... in the model's
+    /// output order.
     ///
-    /// Example: ember predict model.emb --input x.npy --output y.npy
+    /// Example: ember predict model.emb --input x_a.npy --input x_b.npy --output y.npy
     Predict {
-        /// The blob.
+        /// The blob (or a Keras `.keras`/`.h5` file, converted in memory as f32).
         model: PathBuf,
-        /// Input tensor (.npy, float or integer).
-        #[arg(long)]
-        input: PathBuf,
-        /// Output tensor (.npy, float32).
+        /// Input tensor (.npy, float or integer); repeat once per model input, in order.
+        #[arg(long, required = true)]
+        input: Vec<PathBuf>,
+        /// Output tensor (.npy, float32); with several outputs, the stem of `<stem>_<j>.npy`.
         #[arg(long)]
         output: PathBuf,
         /// Samples per forward pass.
@@ -268,17 +271,24 @@ fn run(cli: Cli) -> Result<()> {
             batch,
         } => {
             let blob = load_blob(&model)?;
-            let x = tensor_file::read_npy(&input)?;
-            let y = predict::predict(blob.as_slice(), &x, batch).map_err(|e| match e {
-                // `predict` does not know the file name; name the input file.
-                Error::Tensor { msg, .. } => Error::Tensor {
-                    path: input.clone(),
+            let xs = input
+                .iter()
+                .map(|p| tensor_file::read_npy(p))
+                .collect::<Result<Vec<_>>>()?;
+            let ys = predict::predict_all(blob.as_slice(), &xs, batch).map_err(|e| match e {
+                // `predict_all` does not know the file names; name the input file.
+                Error::Tensor { path, msg } => Error::Tensor {
+                    path: (0..input.len())
+                        .find(|&i| path == predict::input_placeholder(i, input.len()))
+                        .map_or(path, |i| input[i].clone()),
                     msg,
                 },
                 e => e,
             })?;
-            tensor_file::write_npy(&output, &y)?;
-            eprintln!("wrote {} {:?}", output.display(), y.shape);
+            for (path, y) in predict::output_paths(&output, ys.len()).iter().zip(&ys) {
+                tensor_file::write_npy(path, y)?;
+                eprintln!("wrote {} {:?}", path.display(), y.shape);
+            }
         }
         Command::Train(args) => {
             let TrainArgs {
@@ -306,6 +316,13 @@ fn run(cli: Cli) -> Result<()> {
             } = *args;
             let loss = parse_loss(&loss)?;
             let blob = load_blob(&model)?;
+            if !predict::is_chain(blob.as_slice())? {
+                return Err(Error::Config(
+                    "training graph models from the CLI is not supported yet; use \
+                     ember_nn::model::Functional"
+                        .into(),
+                ));
+            }
             let data = train::TrainData {
                 x: tensor_file::read_npy(&x)?,
                 y: tensor_file::read_npy(&y)?,

@@ -1,25 +1,33 @@
 //! `ember inspect`: a Keras-style summary of a blob with its exact memory needs.
+//!
+//! A chain (a Keras `Sequential` model) is summarised with [`MemoryPlan`], one row per
+//! layer, as Keras's `Sequential.summary()`. A graph (a Keras functional model: several
+//! inputs or outputs, branches, merges, shared layers) is summarised with
+//! [`FunctionalPlan`], one row per layer *call* with Keras's "Connected to" column, as
+//! Keras's `Model.summary()`.
 
 use ember_nn::blob::Blob;
 use ember_nn::constraints::{Constraint, NormAxes};
 use ember_nn::layers::LayerAttrs;
-use ember_nn::model::Graph;
+use ember_nn::model::{FunctionalPlan, Graph};
 use ember_nn::regularizers::Regularizer;
 use ember_nn::{DType, MemoryPlan, Scalar, Sequential, TrainConfig, Q16_16};
 use serde::Serialize;
 
 use crate::Result;
 
-/// One row of the summary table.
+/// One row of the summary table: a layer of a chain, or one call of a layer (a Keras
+/// node) of a graph.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LayerRow {
     /// Layer name.
     pub name: String,
-    /// Keras class.
+    /// Keras class (`TimeDistributed(Dense)` for a call under Keras's `TimeDistributed`).
     pub class: String,
     /// Output shape with the batch as `None`.
     pub output_shape: Vec<Option<usize>>,
-    /// Parameter count.
+    /// Parameter count (0 on the later calls of a shared layer: its weights are counted
+    /// on its first call).
     pub params: usize,
     /// Multiply-accumulates per sample.
     pub macs: usize,
@@ -34,6 +42,23 @@ pub struct LayerRow {
     /// Regularizers and constraints, Keras-style (`"param 0: L2(l2=0.01)"`,
     /// `"activity: L1(l1=0.01)"`); empty when the layer has none.
     pub training_attrs: Vec<String>,
+    /// Which call of the layer this row is (Keras's node index: 0 for the first call).
+    pub call: usize,
+    /// A later call of a layer called before (a shared layer): its parameters are counted
+    /// on the first call's row.
+    pub shared: bool,
+    /// The tensors the call reads, Keras's "Connected to": `input_<i>` for model input
+    /// `i`, `<layer>[<call>][0]` for the output of a layer call.
+    pub connected_to: Vec<String>,
+}
+
+/// A model input or output.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TensorInfo {
+    /// `input_<i>`, or the producing call as `<layer>[<call>][0]`.
+    pub name: String,
+    /// Shape with the batch as `None`.
+    pub shape: Vec<Option<usize>>,
 }
 
 /// Everything `ember inspect` reports.
@@ -43,9 +68,16 @@ pub struct Summary {
     pub name: String,
     /// Weight type, `"F32"` or `"Q16_16"`.
     pub dtype: String,
-    /// Input shape with the batch as `None`.
+    /// Input shape with the batch as `None` (of the first input).
     pub input_shape: Vec<Option<usize>>,
-    /// Layers.
+    /// Whether the model is a graph (a Keras functional model) rather than a chain (a
+    /// Keras `Sequential` model); graphs have one row per layer call.
+    pub graph: bool,
+    /// The model's inputs, in Keras's `model.inputs` order.
+    pub inputs: Vec<TensorInfo>,
+    /// The model's outputs, in Keras's `model.outputs` order.
+    pub outputs: Vec<TensorInfo>,
+    /// Rows: one per layer (chains) or per layer call (graphs).
     pub layers: Vec<LayerRow>,
     /// Total parameters.
     pub total_params: usize,
@@ -66,6 +98,13 @@ pub struct Summary {
     /// Breakdown of training memory: params, grads, optimizer, layer state (moving
     /// statistics), activations, gradient buffers.
     pub training_breakdown: [usize; 6],
+    /// Graphs: the inference arena's activation bytes as planned (dead buffers reused);
+    /// `None` for chains.
+    pub inference_activations_bytes: Option<usize>,
+    /// Graphs: what the inference activations would take with one buffer per node output
+    /// (no reuse); the difference to [`Summary::inference_activations_bytes`] is what the
+    /// planner saves. `None` for chains.
+    pub inference_unplanned_activation_bytes: Option<usize>,
 }
 
 /// Summarises a blob for inference batches of `batch` and the training configuration
@@ -84,8 +123,45 @@ fn with_batch(dims: &[u32]) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// `input_<i>` for model input `i`; `<layer>[<call>][0]` for node `k`'s output.
+fn tensor_name<T: Scalar>(graph: &Graph<'_, T>, id: usize) -> String {
+    let n_in = graph.inputs().len();
+    match id.checked_sub(n_in) {
+        None => format!("input_{id}"),
+        Some(k) => {
+            let nodes = graph.nodes();
+            let layer = nodes[k].layer;
+            let call = nodes[..k].iter().filter(|n| n.layer == layer).count();
+            format!("{}[{call}][0]", graph.layers()[layer].name)
+        }
+    }
+}
+
+fn tensor_info<T: Scalar>(graph: &Graph<'_, T>, id: usize) -> Result<TensorInfo> {
+    Ok(TensorInfo {
+        name: tensor_name(graph, id),
+        shape: with_batch(graph.tensor_shape(id)?.dims()),
+    })
+}
+
+fn io_of<T: Scalar>(graph: &Graph<'_, T>) -> Result<(Vec<TensorInfo>, Vec<TensorInfo>)> {
+    let inputs = (0..graph.inputs().len())
+        .map(|i| tensor_info(graph, i))
+        .collect::<Result<_>>()?;
+    let outputs = graph
+        .outputs()
+        .iter()
+        .map(|&o| tensor_info(graph, o as usize))
+        .collect::<Result<_>>()?;
+    Ok((inputs, outputs))
+}
+
 fn summarize_as<T: Scalar>(blob: &[u8], batch: usize, train: &TrainConfig) -> Result<Summary> {
     let graph = Graph::<T>::parse(blob)?;
+    if !graph.is_chain() {
+        return summarize_graph(blob, &graph, batch, train);
+    }
+    let (inputs, outputs) = io_of(&graph)?;
     let training = MemoryPlan::training(&graph, train)?;
     let layers: Vec<LayerRow> = graph
         .layers()
@@ -101,12 +177,18 @@ fn summarize_as<T: Scalar>(blob: &[u8], batch: usize, train: &TrainConfig) -> Re
             trainable_params: l.trainable_param_count(),
             trained_params: l.param_count_of(training.trained_tensors(k)),
             training_attrs: describe_attrs(&l.attrs),
+            call: 0,
+            shared: false,
+            connected_to: vec![tensor_name(&graph, k)],
         })
         .collect();
     Ok(Summary {
         name: graph.name().to_string(),
         dtype: format!("{:?}", T::DTYPE),
         input_shape: with_batch(graph.input_shape().dims()),
+        graph: false,
+        inputs,
+        outputs,
         total_params: graph.param_count(),
         macs: graph.macs(),
         blob_bytes: blob.len(),
@@ -123,6 +205,95 @@ fn summarize_as<T: Scalar>(blob: &[u8], batch: usize, train: &TrainConfig) -> Re
             training.activations_bytes,
             training.gradient_buffers_bytes,
         ],
+        inference_activations_bytes: None,
+        inference_unplanned_activation_bytes: None,
+        layers,
+    })
+}
+
+/// The summary of a graph: one row per node, [`FunctionalPlan`]'s arena figures.
+fn summarize_graph<T: Scalar>(
+    blob: &[u8],
+    graph: &Graph<'_, T>,
+    batch: usize,
+    train: &TrainConfig,
+) -> Result<Summary> {
+    let inference = FunctionalPlan::inference(graph, batch, None)?;
+    let training = FunctionalPlan::training(graph, train)?;
+    let regions = training.regions();
+    let (inputs, outputs) = io_of(graph)?;
+    let nodes = graph.nodes();
+    let mut layers = Vec::with_capacity(nodes.len());
+    for (k, node) in nodes.iter().enumerate() {
+        let l = &graph.layers()[node.layer];
+        let call = nodes[..k].iter().filter(|n| n.layer == node.layer).count();
+        let shared = call > 0;
+        let macs = if node.time_distributed {
+            l.config.macs(l.input).saturating_mul(node.output.dim(0))
+        } else {
+            let shapes = node
+                .inputs
+                .iter()
+                .map(|&t| graph.tensor_shape(t as usize))
+                .collect::<core::result::Result<Vec<_>, _>>()?;
+            l.config.macs_n(&shapes)
+        };
+        let class = l.config.keras_class();
+        let mask = regions.trained_tensors(node.layer);
+        // A shared layer's weights count once: on its first call's row.
+        let first = |n: usize| if shared { 0 } else { n };
+        layers.push(LayerRow {
+            name: l.name.to_string(),
+            class: if node.time_distributed {
+                format!("TimeDistributed({class})")
+            } else {
+                class.to_string()
+            },
+            output_shape: with_batch(node.output.dims()),
+            params: first(l.param_count()),
+            macs,
+            trains: !mask.is_empty(),
+            trainable_params: first(l.trainable_param_count()),
+            trained_params: first(l.param_count_of(mask)),
+            training_attrs: if shared {
+                Vec::new()
+            } else {
+                describe_attrs(&l.attrs)
+            },
+            call,
+            shared,
+            connected_to: node
+                .inputs
+                .iter()
+                .map(|&t| tensor_name(graph, t as usize))
+                .collect(),
+        });
+    }
+    Ok(Summary {
+        name: graph.name().to_string(),
+        dtype: format!("{:?}", T::DTYPE),
+        input_shape: with_batch(graph.input_shape().dims()),
+        graph: true,
+        inputs,
+        outputs,
+        total_params: graph.param_count(),
+        macs: graph.macs(),
+        blob_bytes: blob.len(),
+        raw_weight_bytes: graph.param_count() * core::mem::size_of::<T>(),
+        inference_batch: batch,
+        arena_inference_bytes: inference.total_bytes(),
+        arena_training_bytes: training.total_bytes(),
+        training_config: describe(train),
+        training_breakdown: [
+            training.params_bytes,
+            training.grads_bytes,
+            training.optimizer_bytes,
+            training.state_bytes,
+            training.activations_bytes,
+            training.gradient_buffers_bytes,
+        ],
+        inference_activations_bytes: Some(inference.activations_bytes),
+        inference_unplanned_activation_bytes: Some(inference.unplanned_activation_bytes),
         layers,
     })
 }
@@ -206,8 +377,32 @@ fn shape_str(s: &[Option<usize>]) -> String {
     format!("({})", parts.join(", "))
 }
 
-/// Renders the summary as Keras's `model.summary()`-style text.
+/// `" (frozen)"`, `" (trains 10)"` or `" (shared)"` after a row's name.
+fn row_mark(l: &LayerRow) -> String {
+    if l.shared {
+        " (shared)".to_string()
+    } else if !l.trains {
+        " (frozen)".to_string()
+    } else if l.trained_params < l.trainable_params {
+        format!(" (trains {})", l.trained_params)
+    } else {
+        String::new()
+    }
+}
+
+fn io_str(ts: &[TensorInfo]) -> String {
+    ts.iter()
+        .map(|t| format!("{} {}", t.name, shape_str(&t.shape)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Renders the summary as Keras's `model.summary()`-style text (with Keras's
+/// "Connected to" column for graphs).
 pub fn render(s: &Summary) -> String {
+    if s.graph {
+        return render_graph(s);
+    }
     let mut out = String::new();
     out.push_str(&format!("Model: \"{}\"  (weights {})\n", s.name, s.dtype));
     let rule = "─".repeat(78);
@@ -218,16 +413,9 @@ pub fn render(s: &Summary) -> String {
     ));
     out.push_str(&format!("{rule}\n"));
     for l in &s.layers {
-        let mark = if !l.trains {
-            " (frozen)".to_string()
-        } else if l.trained_params < l.trainable_params {
-            format!(" (trains {})", l.trained_params)
-        } else {
-            String::new()
-        };
         out.push_str(&format!(
             "{:<30} {:<22} {:>10} {:>12}\n",
-            format!("{} ({}){}", l.name, l.class, mark),
+            format!("{} ({}){}", l.name, l.class, row_mark(l)),
             shape_str(&l.output_shape),
             l.params,
             l.macs
@@ -237,6 +425,50 @@ pub fn render(s: &Summary) -> String {
         }
     }
     out.push_str(&format!("{rule}\n"));
+    render_totals(s, &mut out);
+    out
+}
+
+/// The graph table: one row per layer call, with the tensors it reads.
+fn render_graph(s: &Summary) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "Model: \"{}\"  (weights {}; functional: {} inputs, {} outputs, {} layer calls)\n",
+        s.name,
+        s.dtype,
+        s.inputs.len(),
+        s.outputs.len(),
+        s.layers.len()
+    ));
+    let rule = "─".repeat(110);
+    out.push_str(&format!("{rule}\n"));
+    out.push_str(&format!(
+        "{:<34} {:<20} {:>9} {:>10}   {}\n",
+        "Layer (type)", "Output Shape", "Param #", "MACs", "Connected to"
+    ));
+    out.push_str(&format!("{rule}\n"));
+    for l in &s.layers {
+        out.push_str(&format!(
+            "{:<34} {:<20} {:>9} {:>10}   {}\n",
+            format!("{} ({}){}", l.name, l.class, row_mark(l)),
+            shape_str(&l.output_shape),
+            l.params,
+            l.macs,
+            l.connected_to.join(", ")
+        ));
+        for a in &l.training_attrs {
+            out.push_str(&format!("    {a}\n"));
+        }
+    }
+    out.push_str(&format!("{rule}\n"));
+    out.push_str(&format!(" Inputs: {}\n", io_str(&s.inputs)));
+    out.push_str(&format!(" Outputs: {}\n", io_str(&s.outputs)));
+    render_totals(s, &mut out);
+    out
+}
+
+/// Totals, blob size and arena figures (the planner's saving for graphs).
+fn render_totals(s: &Summary, out: &mut String) {
     out.push_str(&format!(" Total params: {}\n", s.total_params));
     out.push_str(&format!(" MACs per sample: {}\n", s.macs));
     out.push_str(&format!(
@@ -249,10 +481,19 @@ pub fn render(s: &Summary) -> String {
         " Arena, inference (batch {}): {} bytes\n",
         s.inference_batch, s.arena_inference_bytes
     ));
+    if let (Some(planned), Some(unplanned)) = (
+        s.inference_activations_bytes,
+        s.inference_unplanned_activation_bytes,
+    ) {
+        out.push_str(&format!(
+            "   = activations {planned} (one buffer per layer call: {unplanned}; the planner \
+             reuses dead buffers and saves {})\n",
+            unplanned.saturating_sub(planned)
+        ));
+    }
     let b = s.training_breakdown;
     out.push_str(&format!(
         " Arena, training ({}): {} bytes\n   = params {} + grads {} + optimizer {} + layer state {} + activations {} + gradient buffers {}\n",
         s.training_config, s.arena_training_bytes, b[0], b[1], b[2], b[3], b[4], b[5]
     ));
-    out
 }

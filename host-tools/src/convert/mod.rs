@@ -119,7 +119,7 @@ pub struct ConvertOptions {
 /// [`convert`] with [`ConvertOptions`].
 ///
 /// A `Sequential` model becomes a chain; a functional or nested model ([`KerasModel::graph`])
-/// or one with `TimeDistributed` becomes a graph ([`graph`]).
+/// or one with `TimeDistributed` becomes a graph (`convert::graph`).
 pub fn convert_with(model: &KerasModel, options: &ConvertOptions) -> Result<AlignedBytes> {
     let effective = effective_layers(&model.layers)?;
     if model.graph.is_some() || effective.iter().any(|(_, td)| *td) {
