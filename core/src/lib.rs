@@ -20,8 +20,13 @@
 //!
 //! ## Pieces
 //! - [`blob`]: the on-flash model format (spec with byte tables) — reading and writing.
-//! - [`model`]: [`Sequential`] (`predict`, `train_on_batch`), the [`MemoryPlan`] and the
-//!   greedy buffer planner.
+//! - [`model`]: [`Sequential`] (`predict`, `train_on_batch`), [`model::Functional`] (graph
+//!   models: several inputs and outputs, merges, shared layers, `TimeDistributed`,
+//!   `Lambda` functions registered by name, Keras masking), the builders that declare
+//!   models in Rust, the [`MemoryPlan`] / [`model::FunctionalPlan`] and the greedy buffer
+//!   planner.
+//! - [`ops`]: Keras's backend ops (`K.*` / `keras.ops`) on tensor views, with their
+//!   gradients, for custom losses and Lambda functions.
 //! - [`layers`]: the [`layers::Layer`] interface (forward, backward) and the layers:
 //!   Dense, the convolutions (plain, depthwise, separable, transposed), pooling,
 //!   normalization (batch, layer), the activation layers, the reshaping, padding, cropping
