@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use ember_nn::blob::{node_shapes, NodeDesc};
+use ember_nn::blob::{node_shapes, NodeDesc, TrainingDesc};
 use ember_nn::{Shape, Q16_16};
 
 use super::{
@@ -24,6 +24,7 @@ pub(super) fn convert_graph(
     model: &KerasModel,
     effective: &[(Cow<'_, KerasLayer>, bool)],
     options: &ConvertOptions,
+    training: Option<&TrainingDesc>,
 ) -> Result<AlignedBytes> {
     if options.fold_batchnorm {
         return Err(Error::Config(
@@ -94,8 +95,10 @@ pub(super) fn convert_graph(
         outputs,
     };
     match options.dtype {
-        DTypeChoice::F32 => encode::<f32>(model, &topology, &lowered, &params),
-        DTypeChoice::Fixed => encode::<Q16_16>(model, &topology, &lowered, &fixed(&params)),
+        DTypeChoice::F32 => encode::<f32>(model, &topology, &lowered, &params, training),
+        DTypeChoice::Fixed => {
+            encode::<Q16_16>(model, &topology, &lowered, &fixed(&params), training)
+        }
     }
 }
 
