@@ -169,6 +169,20 @@ fn expected() -> Vec<(&'static str, Optimizer, Loss)> {
             }),
             Loss::mean_squared_error(),
         ),
+        // tf.keras 2 (`Custom>SGD`, the loss's `fn`, `reduction="auto"`).
+        (
+            "tf2_sgd.h5",
+            Optimizer::sgd(Sgd {
+                learning_rate: 0.1,
+                momentum: 0.9,
+                nesterov: true,
+            }),
+            Loss::CategoricalCrossentropy {
+                from_logits: true,
+                label_smoothing: 0.0,
+                reduction: Reduction::SumOverBatchSize,
+            },
+        ),
     ]
 }
 
@@ -386,6 +400,8 @@ fn loss_configs_defaults_and_refusals() {
     assert_eq!(refused(json!("cosine_similarity")), "loss");
     assert_eq!(refused(json!(["mse", "mae"])), "loss");
     assert_eq!(refused(json!({"out": "mse"})), "loss");
+    assert_eq!(refused(cce("fn", json!("binary_crossentropy"))), "fn");
+    assert!(loss(&cce("fn", json!("categorical_crossentropy"))).is_ok());
 }
 
 #[test]

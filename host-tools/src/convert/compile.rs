@@ -206,7 +206,8 @@ pub fn optimizer(v: &Value) -> Result<Optimizer> {
         }
         _ => return Err(refuse("", "compile", "optimizer", v, SUPPORTED_OPTIMIZERS)),
     };
-    let class = class.as_str();
+    // tf.keras 2 registers its (TF ≥ 2.11) optimizers as `Custom>SGD`, `Custom>Adam`, ...
+    let class = class.strip_prefix("Custom>").unwrap_or(&class);
     let own: &[&str] = match class {
         "SGD" => &["momentum", "nesterov"],
         "Adam" | "AdamW" => &["beta_1", "beta_2", "epsilon", "amsgrad"],
@@ -555,13 +556,25 @@ pub fn loss(v: &Value) -> Result<Loss> {
         _ => &[],
     };
     for (k, val) in cfg {
-        let common = matches!(k.as_str(), "name" | "reduction" | "dtype");
+        let common = matches!(k.as_str(), "name" | "reduction" | "dtype" | "fn");
         if !common && !own.contains(&k.as_str()) {
             return Err(bad(k, val, "no such option"));
         }
     }
+    // tf.keras 2 saves the wrapped function's name; it must be the class's own.
+    if let Some(val) = cfg.get("fn") {
+        let same = val
+            .as_str()
+            .and_then(Loss::from_keras_name)
+            .is_some_and(|f| core::mem::discriminant(&f) == core::mem::discriminant(&base));
+        if !same {
+            return Err(bad("fn", val, &format!("the function of {class}")));
+        }
+    }
     let reduction = match cfg.get("reduction") {
         None => Reduction::SumOverBatchSize,
+        // tf.keras 2's "auto" is sum_over_batch_size outside distribution strategies.
+        Some(Value::String(s)) if s == "auto" => Reduction::SumOverBatchSize,
         Some(val) => val
             .as_str()
             .and_then(Reduction::from_keras_name)
@@ -569,7 +582,7 @@ pub fn loss(v: &Value) -> Result<Loss> {
                 bad(
                     "reduction",
                     val,
-                    "\"sum_over_batch_size\", \"sum\", \"mean\", \"mean_with_sample_weight\"",
+                    "\"sum_over_batch_size\" (\"auto\"), \"sum\", \"mean\", \"mean_with_sample_weight\"",
                 )
             })?,
     };
