@@ -122,7 +122,7 @@ pub struct ConvertOptions {
 /// [`convert`] with [`ConvertOptions`].
 ///
 /// A `Sequential` model becomes a chain; a functional or nested model ([`KerasModel::graph`])
-/// or one with `TimeDistributed` becomes a graph ([`graph`]). The model's compile settings
+/// or one with `TimeDistributed` becomes a graph (see the `graph` module). The model's compile settings
 /// become the blob's training record ([`TrainingSettings::default`]; see
 /// [`convert_with_training`]).
 pub fn convert_with(model: &KerasModel, options: &ConvertOptions) -> Result<AlignedBytes> {
