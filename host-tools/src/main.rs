@@ -310,7 +310,19 @@ fn run(cli: Cli) -> Result<()> {
             json,
             memory,
         } => {
-            let blob = load_blob(&model, &TrainingSettings::default())?;
+            let blob = match load_blob(&model, &TrainingSettings::default()) {
+                // A Keras file whose compile settings Ember lacks is still inspected.
+                Err(Error::UnsupportedOption { layer, option, .. })
+                    if layer.starts_with("compile_config") =>
+                {
+                    eprintln!(
+                        "note: the Keras compile settings are not used (`{option}` is not \
+                         supported by Ember)"
+                    );
+                    load_blob(&model, &TrainingSettings::Skip)?
+                }
+                r => r?,
+            };
             let s = summarize(
                 blob.as_slice(),
                 memory.batch,

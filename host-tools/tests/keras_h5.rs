@@ -240,7 +240,10 @@ fn h5_and_keras_convert_to_identical_blobs() {
         assert_same_blobs(&h5, &keras);
     }
     assert_same_blobs(&read("h5_k2_variant.h5"), &read("h5_k2_dense.keras"));
-    assert!(read("h5_k2_dense.h5").compile_config.is_some(), "training_config read");
+    assert!(
+        read("h5_k2_dense.h5").compile_config.is_some(),
+        "training_config read"
+    );
     // The comparison sees weights: one flipped bit changes the blob.
     let h5 = read("h5_k3_dense.h5");
     let mut changed = h5.clone();

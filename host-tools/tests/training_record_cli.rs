@@ -196,3 +196,31 @@ fn train_uses_the_record_unless_flags_say_otherwise() {
     let err = fails(&cli_support::run(&args));
     assert!(err.contains("--loss"), "{err}");
 }
+
+#[test]
+fn inspect_uses_the_record_and_tolerates_unsupported_settings() {
+    // The training figure uses the record's optimizer and loss unless --optimizer says
+    // otherwise.
+    let config = |args: &[&str]| -> String {
+        let mut all = vec![
+            "inspect".into(),
+            fixture("sgd_nesterov.keras").into_os_string(),
+        ];
+        all.extend(args.iter().map(|a| a.into()));
+        all.push("--json".into());
+        let out: serde_json::Value = serde_json::from_str(&ok(&cli_support::run(&all))).unwrap();
+        out["training_config"].as_str().unwrap().to_string()
+    };
+    let recorded = config(&[]);
+    assert!(
+        recorded.contains("SGD(learning_rate=0.1, momentum=0.9, nesterov=True)"),
+        "{recorded}"
+    );
+    assert!(recorded.contains("MeanSquaredError"), "{recorded}");
+    let adam = config(&["--optimizer", "adam"]);
+    assert!(adam.contains("Adam("), "{adam}");
+    let out = ember!("inspect", fixture("unsupported_lion.keras"));
+    let text = ok(&out);
+    assert!(!text.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not supported"));
+}
