@@ -10,6 +10,10 @@
 //! `metrics`, `weighted_metrics`, `run_eagerly`, `steps_per_execution`, `jit_compile` and
 //! `auto_scale_loss` do not change the weights training computes and are not recorded.
 //!
+//! The record is what Keras would rebuild from the file: Keras 3.15's `Huber.get_config()`
+//! leaves `delta` out, so a `Huber(delta=0.5)` saved by it reads back (in Keras and here)
+//! as `delta=1.0`.
+//!
 //! [`TrainingSettings`] is what `ember convert` asks for: the file's settings (the
 //! default), with `--optimizer` / `--loss` overriding them, or none
 //! (`--no-training-settings`).
