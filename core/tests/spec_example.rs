@@ -48,14 +48,15 @@ fn worked_example_bytes() {
         // Topology (v3): inputs [Shape [3] rank 1], 1 node, outputs [tensor 1]
         0x01, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01, 0x01, 0x01, 0x00, 0x01, 0x00,
         0x00, // NodeDesc: layer 0, inputs [tensor 0], not TimeDistributed
+        0x00, // no training record
     ];
     let blob = Blob::parse(b).unwrap();
     assert_eq!(blob.graph_bytes(), graph);
     let h = blob.header();
     assert_eq!(h.version, 3);
-    assert_eq!((h.graph.offset, h.graph.len), (32, 57));
+    assert_eq!((h.graph.offset, h.graph.len), (32, 58));
     assert_eq!((h.weights.offset, h.weights.len), (96, 48));
-    assert_eq!(h.crc32, 0xc6be_8a3d);
+    assert_eq!(h.crc32, 0x5ab5_8582);
     assert_eq!(&b[96..100], &1.0f32.to_le_bytes());
     assert_eq!(&b[120..128], &[0u8; 8]); // padding after the 24-byte kernel
     assert_eq!(&b[128..132], &0.5f32.to_le_bytes());
@@ -150,4 +151,69 @@ fn attrs_example_bytes() {
         0x00, 0x00, // constraints[2..4]: None
     ];
     assert_eq!(bytes, expected);
+}
+
+/// The training record example of the spec: `compile(optimizer=SGD(momentum=0.9,
+/// nesterov=True), loss="mse")` after the worked example's node record.
+#[test]
+fn training_record_example_bytes() {
+    use ember_nn::blob::{chain_node, write_graph_with_training, GraphSpec, TrainingDesc};
+    use ember_nn::{Loss, Optimizer, Sgd, TrainConfig};
+    let dense = Dense {
+        units: 2,
+        activation: Activation::Relu,
+        use_bias: true,
+    };
+    let kernel = [1.0f32, -1.0, 0.5, 2.0, 0.0, 0.25];
+    let bias = [0.5f32, -0.5];
+    let params: [&[f32]; 2] = [&kernel, &bias];
+    let layers = [LayerSpec::new(
+        "d",
+        true,
+        LayerConfig::Dense(dense),
+        &params,
+    )];
+    let input = [Shape::new(&[3]).unwrap()];
+    let graph = GraphSpec {
+        inputs: &input,
+        nodes: &[chain_node(0)],
+        outputs: &[1],
+    };
+    let training = TrainingDesc::new(
+        Optimizer::sgd(Sgd {
+            learning_rate: 0.01,
+            momentum: 0.9,
+            nesterov: true,
+        }),
+        Loss::mean_squared_error(),
+    );
+    // Without a record the graph writer gives the worked example's bytes exactly.
+    let mut plain = AlignedBlob([0u8; 160]);
+    let mut chain = AlignedBlob([0u8; 160]);
+    let n = write("m", input[0], &layers, &mut plain.0).unwrap();
+    let m = write_graph_with_training("m", &graph, &layers, None, &mut chain.0).unwrap();
+    assert_eq!(plain.0[..n], chain.0[..m]);
+
+    let mut out = AlignedBlob([0u8; 192]);
+    let len = write_graph_with_training("m", &graph, &layers, Some(&training), &mut out.0).unwrap();
+    let blob = Blob::parse(&out.0[..len]).unwrap();
+    let g = blob.graph_bytes();
+    let record: &[u8] = &[
+        0x01, // Some
+        0x00, 0x0a, 0xd7, 0x23, 0x3c, 0x66, 0x66, 0x66, 0x3f, 0x01, // Sgd 0.01, 0.9, nesterov
+        0x00, 0x00, 0x00, // no schedule, no weight decay, Clip::None
+        0x00, 0x00, // MeanSquaredError, sum_over_batch_size
+        0x00, 0x00, // no batch size, no trainable choice
+    ];
+    assert_eq!(&g[57..], record);
+    assert_eq!(blob.training().unwrap(), Some(training));
+    let config = TrainConfig::from_blob(&out.0[..len], 4).unwrap().unwrap();
+    assert_eq!(config.optimizer, training.optimizer);
+    assert_eq!(config.batch_size, 4);
+    // The worked example itself has none.
+    assert_eq!(
+        Blob::parse(&plain.0[..n]).unwrap().training().unwrap(),
+        None
+    );
+    assert_eq!(TrainConfig::from_blob(&plain.0[..n], 4).unwrap(), None);
 }

@@ -5,7 +5,10 @@
 
 use std::path::PathBuf;
 
-use ember_nn::blob::{encoded_len, write, LayerSpec};
+use ember_nn::blob::{
+    chain_node, encoded_len, encoded_len_graph_with_training, write, write_graph_with_training,
+    GraphSpec, LayerSpec,
+};
 use ember_nn::model::callbacks::{CheckpointInfo, CheckpointStorage};
 use ember_nn::{Scalar, Sequential};
 
@@ -42,6 +45,23 @@ pub fn trained_blob<T: Scalar, const N: usize>(
             attrs: l.attrs,
         })
         .collect();
+    if let Some(training) = graph.training() {
+        // Keep the blob's training record (Keras's `model.save` keeps the compile
+        // settings): the chain written as a graph, plus the record.
+        let nodes: Vec<_> = (0..graph.nodes().len() as u16).map(chain_node).collect();
+        let inputs = [graph.input_shape()];
+        let outputs = [nodes.len() as u16];
+        let spec = GraphSpec {
+            inputs: &inputs,
+            nodes: &nodes,
+            outputs: &outputs,
+        };
+        let t = Some(&training);
+        let len = encoded_len_graph_with_training(graph.name(), &spec, &specs, t)?;
+        let mut out = AlignedBytes::zeroed(len);
+        write_graph_with_training(graph.name(), &spec, &specs, t, out.as_mut_slice())?;
+        return Ok(out);
+    }
     let len = encoded_len(graph.name(), graph.input_shape(), &specs)?;
     let mut out = AlignedBytes::zeroed(len);
     let written = write(

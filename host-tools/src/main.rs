@@ -4,10 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ember_cli::convert::{convert, convert_with, ConvertOptions, DTypeChoice};
+use ember_cli::convert::{convert_with_training, ConvertOptions, DTypeChoice, TrainingSettings};
 use ember_cli::summary::{render, summarize};
 use ember_cli::train_spec::{parse_optimizer, parse_trainable};
 use ember_cli::{blob_file, keras, predict, tensor_file, train, Error, Result};
+use ember_nn::blob::{Blob, TrainingDesc};
 use ember_nn::{Loss, Optimizer, TrainConfig, Trainable};
 
 #[derive(Parser, Debug)]
@@ -31,9 +32,11 @@ struct MemoryArgs {
     train_batch: usize,
     /// Optimizer for the training arena figure (its state size): sgd, sgd-momentum,
     /// sgd-nesterov, adam, adam-amsgrad, adamw, adamw-amsgrad, adagrad, adadelta, rmsprop,
-    /// rmsprop-momentum, rmsprop-centered, rmsprop-centered-momentum, adamax, nadam.
-    #[arg(long, default_value = "adam", value_parser = parse_optimizer)]
-    optimizer: Optimizer,
+    /// rmsprop-momentum, rmsprop-centered, rmsprop-centered-momentum, adamax, nadam
+    /// (default: the blob's training record, else adam). `convert` also records it in the
+    /// blob, replacing the optimizer of the Keras file's compile settings.
+    #[arg(long, value_parser = parse_optimizer)]
+    optimizer: Option<Optimizer>,
     /// Which layers train: saved (Keras flags), all, last-K, bias-only (every layer's
     /// bias / beta alone; kernels stay frozen in the blob).
     #[arg(long, default_value = "saved", value_parser = parse_trainable)]
@@ -41,13 +44,19 @@ struct MemoryArgs {
 }
 
 impl MemoryArgs {
-    fn train_config(&self) -> TrainConfig {
-        TrainConfig {
+    /// The training figure's configuration: the flags, then the blob's training record,
+    /// then Adam.
+    fn train_config(&self, blob: &[u8]) -> Result<TrainConfig> {
+        let record = Blob::parse(blob)?.training()?;
+        Ok(TrainConfig {
             batch_size: self.train_batch,
-            optimizer: self.optimizer,
-            loss: Loss::categorical_crossentropy(),
+            optimizer: self
+                .optimizer
+                .or(record.map(|t| t.optimizer))
+                .unwrap_or(Optimizer::adam(ember_nn::Adam::DEFAULT)),
+            loss: record.map_or(Loss::categorical_crossentropy(), |t| t.loss),
             trainable: self.trainable,
-        }
+        })
     }
 }
 
@@ -70,6 +79,15 @@ enum Command {
         /// that layer (inference deployments: one layer less, same outputs up to rounding).
         #[arg(long)]
         fold_batchnorm: bool,
+        /// Keras loss name to record in the blob, replacing the Keras file's compile
+        /// settings' loss (with --optimizer, records settings for a model saved without
+        /// compile).
+        #[arg(long)]
+        loss: Option<String>,
+        /// Write no training record. By default the Keras file's compile settings
+        /// (optimizer, loss) are recorded, and an option Ember lacks is an error naming it.
+        #[arg(long, conflicts_with_all = ["optimizer", "loss"])]
+        no_training_settings: bool,
         #[command(flatten)]
         memory: MemoryArgs,
     },
@@ -148,15 +166,17 @@ struct TrainArgs {
     /// Optimizer with Keras defaults: sgd, sgd-momentum, sgd-nesterov, adam,
     /// adam-amsgrad, adamw, adamw-amsgrad, adagrad, adadelta, rmsprop,
     /// rmsprop-momentum, rmsprop-centered, rmsprop-centered-momentum, adamax, nadam.
-    #[arg(long, default_value = "adam", value_parser = parse_optimizer)]
-    optimizer: Optimizer,
+    /// Default: the blob's training record (Keras's compile settings), else adam.
+    #[arg(long, value_parser = parse_optimizer)]
+    optimizer: Option<Optimizer>,
     /// Learning rate (default: the optimizer's Keras default).
     #[arg(long)]
     learning_rate: Option<f32>,
     /// Keras loss name: mse, mae, huber, binary_crossentropy, categorical_crossentropy,
-    /// sparse_categorical_crossentropy, ... (Keras's function or class names).
+    /// sparse_categorical_crossentropy, ... (Keras's function or class names). Default:
+    /// the blob's training record; required when the blob has none.
     #[arg(long)]
-    loss: String,
+    loss: Option<String>,
     /// Keras metric words, comma-separated: accuracy, mae, mse, precision, recall, auc,
     /// categorical_accuracy, ...
     #[arg(long, value_delimiter = ',')]
@@ -212,15 +232,41 @@ fn parse_dtype(s: &str) -> std::result::Result<DTypeChoice, String> {
     }
 }
 
-fn load_blob(path: &Path) -> Result<blob_file::AlignedBytes> {
+/// A blob file, or a Keras file converted as f32 with `training` as its record.
+fn load_blob(path: &Path, training: &TrainingSettings) -> Result<blob_file::AlignedBytes> {
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("keras") || e.eq_ignore_ascii_case("h5"))
     {
-        convert(&keras::read_keras_file(path)?, DTypeChoice::F32)
+        convert_with_training(
+            &keras::read_keras_file(path)?,
+            &ConvertOptions::default(),
+            training,
+        )
     } else {
         blob_file::read(path)
     }
+}
+
+/// `ember train`'s optimizer and loss, by precedence: the command-line flags, then the
+/// blob's training record (Keras's `compile` settings), then (optimizer only) Adam with
+/// Keras's defaults. No loss anywhere is an error.
+fn resolve_training(
+    optimizer: Option<Optimizer>,
+    loss: Option<Loss>,
+    record: Option<TrainingDesc>,
+) -> Result<(Optimizer, Loss)> {
+    let optimizer = optimizer
+        .or(record.map(|t| t.optimizer))
+        .unwrap_or(Optimizer::adam(ember_nn::Adam::DEFAULT));
+    let loss = loss.or(record.map(|t| t.loss)).ok_or_else(|| {
+        Error::Config(
+            "no loss: give --loss (the blob has no training record; convert a compiled Keras \
+             model to record its loss)"
+                .into(),
+        )
+    })?;
+    Ok((optimizer, loss))
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -230,6 +276,8 @@ fn run(cli: Cli) -> Result<()> {
             output,
             dtype,
             fold_batchnorm,
+            loss,
+            no_training_settings,
             memory,
         } => {
             let keras_model = keras::read_keras_file(&model)?;
@@ -237,9 +285,21 @@ fn run(cli: Cli) -> Result<()> {
                 dtype,
                 fold_batchnorm,
             };
-            let blob = convert_with(&keras_model, &options)?;
+            let training = if no_training_settings {
+                TrainingSettings::Skip
+            } else {
+                TrainingSettings::FromFile {
+                    optimizer: memory.optimizer,
+                    loss: loss.as_deref().map(parse_loss).transpose()?,
+                }
+            };
+            let blob = convert_with_training(&keras_model, &options, &training)?;
             // Summarize first: a refused memory option must not leave an output file.
-            let s = summarize(blob.as_slice(), memory.batch, &memory.train_config())?;
+            let s = summarize(
+                blob.as_slice(),
+                memory.batch,
+                &memory.train_config(blob.as_slice())?,
+            )?;
             blob_file::write(&output, blob.as_slice())?;
             println!(
                 "wrote {} ({} bytes)",
@@ -253,8 +313,24 @@ fn run(cli: Cli) -> Result<()> {
             json,
             memory,
         } => {
-            let blob = load_blob(&model)?;
-            let s = summarize(blob.as_slice(), memory.batch, &memory.train_config())?;
+            let blob = match load_blob(&model, &TrainingSettings::default()) {
+                // A Keras file whose compile settings Ember lacks is still inspected.
+                Err(Error::UnsupportedOption { layer, option, .. })
+                    if layer.starts_with("compile_config") =>
+                {
+                    eprintln!(
+                        "note: the Keras compile settings are not used (`{option}` is not \
+                         supported by Ember)"
+                    );
+                    load_blob(&model, &TrainingSettings::Skip)?
+                }
+                r => r?,
+            };
+            let s = summarize(
+                blob.as_slice(),
+                memory.batch,
+                &memory.train_config(blob.as_slice())?,
+            )?;
             if json {
                 println!(
                     "{}",
@@ -270,7 +346,7 @@ fn run(cli: Cli) -> Result<()> {
             output,
             batch,
         } => {
-            let blob = load_blob(&model)?;
+            let blob = load_blob(&model, &TrainingSettings::Skip)?;
             let xs = input
                 .iter()
                 .map(|p| tensor_file::read_npy(p))
@@ -314,8 +390,8 @@ fn run(cli: Cli) -> Result<()> {
                 history,
                 plot,
             } = *args;
-            let loss = parse_loss(&loss)?;
-            let blob = load_blob(&model)?;
+            let loss = loss.as_deref().map(parse_loss).transpose()?;
+            let blob = load_blob(&model, &TrainingSettings::FromFile { optimizer, loss })?;
             if !predict::is_chain(blob.as_slice())? {
                 return Err(Error::Config(
                     "training graph models from the CLI is not supported yet; use \
@@ -323,6 +399,8 @@ fn run(cli: Cli) -> Result<()> {
                         .into(),
                 ));
             }
+            let (optimizer, loss) =
+                resolve_training(optimizer, loss, Blob::parse(blob.as_slice())?.training()?)?;
             let data = train::TrainData {
                 x: tensor_file::read_npy(&x)?,
                 y: tensor_file::read_npy(&y)?,

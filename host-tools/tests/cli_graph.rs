@@ -596,6 +596,8 @@ fn train_refuses_graph_models() {
             fx("t_cls.npy"),
             "--epochs",
             "1",
+            "--optimizer",
+            "sgd",
             "--loss",
             "mse",
             "-o",

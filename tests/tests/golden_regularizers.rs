@@ -587,8 +587,9 @@ fn corrupted_attrs_in_a_blob_are_refused_at_load() {
     assert!(Graph::<f32>::parse(&bytes[..len]).is_ok());
     let graph_len = Blob::parse(&bytes[..len]).unwrap().header().graph.len as usize;
     // The layer record ends with constraints [None, Some(NonNeg), None, None] =
-    // 00 01 01 00 00, before the chain's topology (10 bytes) and node (4 bytes) records.
-    let end = 32 + graph_len - 14;
+    // 00 01 01 00 00, before the chain's topology (10 bytes), node (4 bytes) and empty
+    // training (1 byte) records.
+    let end = 32 + graph_len - 15;
     assert_eq!(&bytes[end - 5..end], &[0, 1, 1, 0, 0]);
     bytes[end - 5..end].copy_from_slice(&[0, 0, 1, 1, 0]);
     let crc = checksum(&bytes[..len]);

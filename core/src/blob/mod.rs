@@ -6,6 +6,7 @@
 mod desc;
 mod header;
 mod topology;
+mod training;
 mod write;
 
 pub use desc::{GraphHeader, LayerDesc, LayerDescs, ParamDesc};
@@ -17,8 +18,10 @@ pub use topology::{
     chain, chain_node, input_shapes, node_shapes, NodeDesc, NodeDescs, NodeShapes, Topology,
     MAX_MODEL_IO, MAX_NODE_INPUTS,
 };
+pub use training::TrainingDesc;
 pub use write::{
-    encoded_len, encoded_len_graph, write, write_graph, GraphSpec, LayerSpec, MAX_WRITE_TENSORS,
+    encoded_len, encoded_len_graph, encoded_len_graph_with_training, write, write_graph,
+    write_graph_with_training, GraphSpec, LayerSpec, MAX_WRITE_TENSORS,
 };
 pub(crate) use write::{
     encoded_len_graph_unfilled, encoded_len_unfilled, write_filled, write_graph_filled,
@@ -102,6 +105,25 @@ impl<'a> Blob<'a> {
     /// Decodes the graph header and returns it with an iterator over the layer records.
     pub fn graph(&self) -> Result<(GraphHeader<'a>, LayerDescs<'a>)> {
         desc::decode_graph(self.graph, self.header.version)
+    }
+
+    /// The training record (format v3): the optimizer, loss and training choices the
+    /// converter saved from Keras's `model.compile(...)`, or `None` when the blob has none
+    /// (every v1/v2 blob, and v3 blobs written without one). Walks every layer and node
+    /// record; [`Error::MalformedBlob`] if one of them or the record does not decode.
+    pub fn training(&self) -> Result<Option<TrainingDesc>> {
+        if self.header.version < 3 {
+            return Ok(None);
+        }
+        let (_, mut layers) = self.graph()?;
+        for l in layers.by_ref() {
+            l?;
+        }
+        let (_, mut nodes) = layers.topology()?;
+        for n in nodes.by_ref() {
+            n?;
+        }
+        nodes.training()
     }
 
     /// The bytes of a parameter inside the weights section, bounds- and alignment-checked.

@@ -109,6 +109,21 @@ impl<'a> NodeDescs<'a> {
         }
     }
 
+    /// The training record that follows the node records, once every node record has
+    /// been read (`None` for a chain synthesized from a v1/v2 blob). Reading it earlier is
+    /// [`Error::MalformedBlob`].
+    pub(crate) fn training(&self) -> Result<Option<super::TrainingDesc>> {
+        if self.chain {
+            return Ok(None);
+        }
+        if self.next < self.count {
+            return Err(Error::MalformedBlob(
+                "training record read before the node records",
+            ));
+        }
+        super::training::decode(self.rest)
+    }
+
     pub(super) fn chain(count: u16) -> Self {
         NodeDescs {
             rest: &[],

@@ -9,6 +9,7 @@ use super::checksum;
 use super::desc::{GraphHeader, LayerDesc, ParamDesc};
 use super::header::{Header, Sections, ALIGN, FORMAT_VERSION, HEADER_LEN};
 use super::topology::{self, NodeDesc, Topology};
+use super::training::TrainingDesc;
 use crate::layers::{LayerAttrs, LayerConfig};
 use crate::{Error, Result, Scalar, Shape};
 
@@ -257,7 +258,7 @@ pub fn encoded_len<T: Scalar>(
     input: Shape,
     layers: &[LayerSpec<'_, T>],
 ) -> Result<usize> {
-    let (_, _, total) = layout::<T>(name, &Topo::Chain(input), layers, true)?;
+    let (_, _, total) = layout::<T>(name, &Topo::Chain(input), layers, true, None)?;
     Ok(total)
 }
 
@@ -267,7 +268,7 @@ pub fn encoded_len_graph<T: Scalar>(
     graph: &GraphSpec<'_>,
     layers: &[LayerSpec<'_, T>],
 ) -> Result<usize> {
-    let (_, _, total) = layout::<T>(name, &Topo::Graph(*graph), layers, true)?;
+    let (_, _, total) = layout::<T>(name, &Topo::Graph(*graph), layers, true, None)?;
     Ok(total)
 }
 
@@ -277,7 +278,7 @@ pub(crate) fn encoded_len_unfilled<T: Scalar>(
     input: Shape,
     layers: &[LayerSpec<'_, T>],
 ) -> Result<usize> {
-    let (_, _, total) = layout::<T>(name, &Topo::Chain(input), layers, false)?;
+    let (_, _, total) = layout::<T>(name, &Topo::Chain(input), layers, false, None)?;
     Ok(total)
 }
 
@@ -287,6 +288,7 @@ fn layout<T: Scalar>(
     topo: &Topo<'_>,
     layers: &[LayerSpec<'_, T>],
     given: bool,
+    training: Option<&TrainingDesc>,
 ) -> Result<(usize, usize, usize)> {
     let header = graph_header::<T>(name, topo.first_input()?, layers.len())?;
     let mut graph_len = size_of_record(&header)?;
@@ -299,6 +301,7 @@ fn layout<T: Scalar>(
         graph_len += size_of_record(n)?;
         Ok(())
     })?;
+    graph_len += size_of_record(&training)?;
     let weights_at = pad(HEADER_LEN + graph_len);
     let total = weights_at
         .checked_add(weights_len)
@@ -342,6 +345,7 @@ pub fn write<T: Scalar>(
         layers,
         out,
         None::<fn(usize, usize, &Shape, &mut [T]) -> Result<()>>,
+        None,
     )
 }
 
@@ -362,7 +366,62 @@ pub fn write_graph<T: Scalar>(
         layers,
         out,
         None::<fn(usize, usize, &Shape, &mut [T]) -> Result<()>>,
+        None,
     )
+}
+
+/// [`write_graph`] with a training record ([`TrainingDesc`]: the optimizer and loss of
+/// Keras's `model.compile`) after the node records; `None` writes what [`write_graph`]
+/// writes. `out` must hold at least [`encoded_len_graph_with_training`] bytes.
+///
+/// [`write()`] and [`write_graph`] always write an empty record. A sequential model with
+/// a record is written as the graph of its chain: inputs `[input]`, node `k` =
+/// [`topology::chain_node`]`(k)`, outputs `[layers.len()]` — the bytes are the ones
+/// [`write()`] produces, plus the record.
+///
+/// ```
+/// use ember_nn::blob::{chain_node, write_graph_with_training, Blob, GraphSpec, LayerSpec, TrainingDesc};
+/// use ember_nn::layers::{Dense, LayerConfig};
+/// use ember_nn::{Activation, AlignedBlob, Loss, Optimizer, Sgd, Shape};
+///
+/// let dense = Dense { units: 1, activation: Activation::Linear, use_bias: false };
+/// let kernel = [2.0f32];
+/// let params: [&[f32]; 1] = [&kernel];
+/// let layers = [LayerSpec::new("d", true, LayerConfig::Dense(dense), &params)];
+/// let inputs = [Shape::new(&[1]).unwrap()];
+/// let graph = GraphSpec { inputs: &inputs, nodes: &[chain_node(0)], outputs: &[1] };
+/// let training = TrainingDesc::new(Optimizer::sgd(Sgd::DEFAULT), Loss::mean_squared_error());
+/// let mut blob = AlignedBlob([0u8; 256]);
+/// let len = write_graph_with_training("t", &graph, &layers, Some(&training), &mut blob.0).unwrap();
+/// let read = Blob::parse(&blob.0[..len]).unwrap().training().unwrap();
+/// assert_eq!(read, Some(training));
+/// ```
+pub fn write_graph_with_training<T: Scalar>(
+    name: &str,
+    graph: &GraphSpec<'_>,
+    layers: &[LayerSpec<'_, T>],
+    training: Option<&TrainingDesc>,
+    out: &mut [u8],
+) -> Result<usize> {
+    write_any(
+        name,
+        &Topo::Graph(*graph),
+        layers,
+        out,
+        None::<fn(usize, usize, &Shape, &mut [T]) -> Result<()>>,
+        training,
+    )
+}
+
+/// Exact length in bytes of the blob [`write_graph_with_training`] produces.
+pub fn encoded_len_graph_with_training<T: Scalar>(
+    name: &str,
+    graph: &GraphSpec<'_>,
+    layers: &[LayerSpec<'_, T>],
+    training: Option<&TrainingDesc>,
+) -> Result<usize> {
+    let (_, _, total) = layout::<T>(name, &Topo::Graph(*graph), layers, true, training)?;
+    Ok(total)
 }
 
 /// [`write()`] with the layers' `params` ignored: each parameter `p` of layer `l`, of
@@ -377,7 +436,7 @@ pub(crate) fn write_filled<T: Scalar>(
     out: &mut [u8],
     fill: impl FnMut(usize, usize, &Shape, &mut [T]) -> Result<()>,
 ) -> Result<usize> {
-    write_any(name, &Topo::Chain(input), layers, out, Some(fill))
+    write_any(name, &Topo::Chain(input), layers, out, Some(fill), None)
 }
 
 /// [`write_graph`] with the parameters filled in place by `fill`, as [`write_filled`].
@@ -388,7 +447,7 @@ pub(crate) fn write_graph_filled<T: Scalar>(
     out: &mut [u8],
     fill: impl FnMut(usize, usize, &Shape, &mut [T]) -> Result<()>,
 ) -> Result<usize> {
-    write_any(name, &Topo::Graph(*graph), layers, out, Some(fill))
+    write_any(name, &Topo::Graph(*graph), layers, out, Some(fill), None)
 }
 
 /// [`encoded_len_graph`] ignoring the layers' `params` (see [`write_graph_filled`]).
@@ -397,7 +456,7 @@ pub(crate) fn encoded_len_graph_unfilled<T: Scalar>(
     graph: &GraphSpec<'_>,
     layers: &[LayerSpec<'_, T>],
 ) -> Result<usize> {
-    let (_, _, total) = layout::<T>(name, &Topo::Graph(*graph), layers, false)?;
+    let (_, _, total) = layout::<T>(name, &Topo::Graph(*graph), layers, false, None)?;
     Ok(total)
 }
 
@@ -407,9 +466,10 @@ fn write_any<T: Scalar>(
     layers: &[LayerSpec<'_, T>],
     out: &mut [u8],
     mut fill: Option<impl FnMut(usize, usize, &Shape, &mut [T]) -> Result<()>>,
+    training: Option<&TrainingDesc>,
 ) -> Result<usize> {
     let given = fill.is_none();
-    let (graph_len, weights_len, total) = layout::<T>(name, topo, layers, given)?;
+    let (graph_len, weights_len, total) = layout::<T>(name, topo, layers, given, training)?;
     if out.len() < total {
         return Err(Error::BlobTruncated {
             needed: total,
@@ -452,6 +512,7 @@ fn write_any<T: Scalar>(
     })?;
     put(out, &topo.topology(layers.len())?)?;
     topo.for_each_node(layers.len(), |n| put(out, n))?;
+    put(out, &training)?;
     let to_u32 = |v: usize| u32::try_from(v).map_err(|_| Error::InvalidConfig("blob over 4 GiB"));
     let mut header = Header {
         version: FORMAT_VERSION,

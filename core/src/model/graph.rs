@@ -4,7 +4,9 @@
 use heapless::Vec;
 
 use super::DEFAULT_MAX_LAYERS;
-use crate::blob::{check_outputs, node_shapes, Blob, NodeDesc, MAX_MODEL_IO, MAX_NODE_INPUTS};
+use crate::blob::{
+    check_outputs, node_shapes, Blob, NodeDesc, TrainingDesc, MAX_MODEL_IO, MAX_NODE_INPUTS,
+};
 use crate::layers::{LayerAttrs, LayerConfig, MaskRule, ParamShapes, TensorMask, MAX_PARAMS};
 use crate::{Error, Result, Scalar, Shape};
 
@@ -96,6 +98,7 @@ pub struct Graph<'a, T, const N: usize = DEFAULT_MAX_LAYERS> {
     outputs: Vec<u16, MAX_MODEL_IO>,
     layers: Vec<LayerEntry<'a, T>, N>,
     nodes: Vec<Node, N>,
+    training: Option<TrainingDesc>,
 }
 
 impl<'a, T: Scalar, const N: usize> Graph<'a, T, N> {
@@ -157,7 +160,7 @@ impl<'a, T: Scalar, const N: usize> Graph<'a, T, N> {
         if layers.len() != header.layers as usize {
             return Err(Error::MalformedBlob("fewer layer records than declared"));
         }
-        let (topology, node_descs) = descs.topology()?;
+        let (topology, mut node_descs) = descs.topology()?;
         if topology.inputs.first() != Some(&header.input) {
             return Err(Error::MalformedBlob(
                 "first input differs from the header's",
@@ -169,10 +172,11 @@ impl<'a, T: Scalar, const N: usize> Graph<'a, T, N> {
             outputs: topology.outputs,
             layers,
             nodes: Vec::new(),
+            training: None,
         };
         let mut called: Vec<bool, N> = graph.layers.iter().map(|_| false).collect();
         let mut shapes: Vec<Shape, MAX_NODE_INPUTS> = Vec::new();
-        for desc in node_descs {
+        for desc in node_descs.by_ref() {
             let desc = desc?;
             let k = desc.layer as usize;
             let layer = graph.layers.get(k).ok_or(Error::MalformedBlob(
@@ -215,6 +219,7 @@ impl<'a, T: Scalar, const N: usize> Graph<'a, T, N> {
             return Err(Error::MalformedBlob("a layer is never called"));
         }
         check_outputs(&graph.outputs, graph.inputs.len() + graph.nodes.len())?;
+        graph.training = node_descs.training()?;
         Ok(graph)
     }
 
@@ -270,6 +275,12 @@ impl<'a, T: Scalar, const N: usize> Graph<'a, T, N> {
             }
         };
         Ok((input_mask, output_mask))
+    }
+
+    /// The blob's training record (Keras's `model.compile` settings), if it has one: see
+    /// [`Blob::training`].
+    pub fn training(&self) -> Option<TrainingDesc> {
+        self.training
     }
 
     /// The model name.

@@ -15,7 +15,10 @@ use crate::{Loss, Optimizer};
 /// tensors trains (BatchNormalization under [`Trainable::BiasOnly`] with `center=False`);
 /// a layer that is not included, or that has no trainable tensor at all, runs in
 /// inference mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Serializable: a blob's training record ([`crate::blob::TrainingDesc`]) may carry one
+/// (postcard variant numbers 0–4 in the order below; `LastK` and `Mask` are varints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Trainable {
@@ -91,4 +94,17 @@ pub struct TrainConfig {
     pub loss: Loss,
     /// Which layers train.
     pub trainable: Trainable,
+}
+
+impl TrainConfig {
+    /// The training settings a blob carries ([`crate::blob::TrainingDesc`], written by the
+    /// converter from Keras's `model.compile(...)`): `Ok(None)` when it has none (v1/v2
+    /// blobs, v3 blobs written without). The record's batch size wins over `batch_size`,
+    /// which is used when the record has none; the record's trainable choice defaults to
+    /// [`Trainable::AsSaved`]. Errors: the blob does not parse ([`crate::blob::Blob::parse`])
+    /// or its records do not decode.
+    pub fn from_blob(blob: &[u8], batch_size: usize) -> crate::Result<Option<TrainConfig>> {
+        let blob = crate::blob::Blob::parse(blob)?;
+        Ok(blob.training()?.map(|t| t.train_config(batch_size)))
+    }
 }

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use ember_nn::blob::{node_shapes, NodeDesc};
+use ember_nn::blob::{node_shapes, NodeDesc, TrainingDesc};
 use ember_nn::layers::MaskRule;
 use ember_nn::{Shape, Q16_16};
 
@@ -25,6 +25,7 @@ pub(super) fn convert_graph(
     model: &KerasModel,
     effective: &[(Cow<'_, KerasLayer>, bool)],
     options: &ConvertOptions,
+    training: Option<&TrainingDesc>,
 ) -> Result<AlignedBytes> {
     if options.fold_batchnorm {
         return Err(Error::Config(
@@ -117,8 +118,10 @@ pub(super) fn convert_graph(
         outputs,
     };
     let blob = match options.dtype {
-        DTypeChoice::F32 => encode::<f32>(model, &topology, &lowered, &params)?,
-        DTypeChoice::Fixed => encode::<Q16_16>(model, &topology, &lowered, &fixed(&params))?,
+        DTypeChoice::F32 => encode::<f32>(model, &topology, &lowered, &params, training)?,
+        DTypeChoice::Fixed => {
+            encode::<Q16_16>(model, &topology, &lowered, &fixed(&params), training)?
+        }
     };
     check_masks(g, &blob, options.dtype, &not_equal, &first_node)?;
     Ok(blob)

@@ -11,7 +11,8 @@
 use std::borrow::Cow;
 
 use ember_nn::blob::{
-    encoded_len, encoded_len_graph, write, write_graph, GraphSpec, LayerSpec, NodeDesc,
+    chain_node, encoded_len, encoded_len_graph_with_training, write, write_graph_with_training,
+    GraphSpec, LayerSpec, NodeDesc, TrainingDesc,
 };
 use ember_nn::layers::{
     ActivationLayer, AlphaDropout, Dense, Dropout, Flatten, GaussianDropout, GaussianNoise,
@@ -21,6 +22,7 @@ use ember_nn::layers::{
 use ember_nn::{Scalar, Shape, Q16_16};
 use serde_json::Value;
 
+pub mod compile;
 mod conv;
 mod conv_transpose;
 mod depthwise;
@@ -35,6 +37,8 @@ mod options;
 mod pooling;
 mod resizing;
 mod training_attrs;
+
+pub use compile::TrainingSettings;
 
 use crate::blob_file::AlignedBytes;
 use crate::keras::{KerasLayer, KerasModel};
@@ -119,11 +123,27 @@ pub struct ConvertOptions {
 /// [`convert`] with [`ConvertOptions`].
 ///
 /// A `Sequential` model becomes a chain; a functional or nested model ([`KerasModel::graph`])
-/// or one with `TimeDistributed` becomes a graph (`convert::graph`).
+/// or one with `TimeDistributed` becomes a graph (see the `graph` module). The model's compile settings
+/// become the blob's training record ([`TrainingSettings::default`]; see
+/// [`convert_with_training`]).
 pub fn convert_with(model: &KerasModel, options: &ConvertOptions) -> Result<AlignedBytes> {
+    convert_with_training(model, options, &TrainingSettings::default())
+}
+
+/// [`convert_with`] choosing the training record ([`compile`]): by default the one
+/// Keras's `model.compile(...)` saved in the file; an option Ember does not implement is
+/// [`Error::UnsupportedOption`] (convert with [`TrainingSettings::Skip`] to leave the
+/// record out, or override the optimizer / loss).
+pub fn convert_with_training(
+    model: &KerasModel,
+    options: &ConvertOptions,
+    training: &TrainingSettings,
+) -> Result<AlignedBytes> {
+    let training = compile::training_record(model, training)?;
+    let training = training.as_ref();
     let effective = effective_layers(&model.layers)?;
     if model.graph.is_some() || effective.iter().any(|(_, td)| *td) {
-        return graph::convert_graph(model, &effective, options);
+        return graph::convert_graph(model, &effective, options, training);
     }
     let dtype = options.dtype;
     let input = input_shape(model)?;
@@ -140,8 +160,10 @@ pub fn convert_with(model: &KerasModel, options: &ConvertOptions) -> Result<Alig
     }
     let topology = Topology::Chain(input);
     match dtype {
-        DTypeChoice::F32 => encode::<f32>(model, &topology, &lowered, &params),
-        DTypeChoice::Fixed => encode::<Q16_16>(model, &topology, &lowered, &fixed(&params)),
+        DTypeChoice::F32 => encode::<f32>(model, &topology, &lowered, &params, training),
+        DTypeChoice::Fixed => {
+            encode::<Q16_16>(model, &topology, &lowered, &fixed(&params), training)
+        }
     }
 }
 
@@ -289,6 +311,7 @@ fn encode<T: Scalar>(
     topology: &Topology,
     lowered: &[Lowered<'_>],
     params: &[Vec<Vec<T>>],
+    training: Option<&TrainingDesc>,
 ) -> Result<AlignedBytes> {
     let refs: Vec<Vec<&[T]>> = params
         .iter()
@@ -306,6 +329,24 @@ fn encode<T: Scalar>(
         })
         .collect();
     match topology {
+        Topology::Chain(input) if training.is_some() => {
+            // A chain with a record: the graph writer, with the chain's nodes (the same
+            // bytes as `write`, plus the record).
+            let n =
+                u16::try_from(specs.len()).map_err(|_| Error::Config("too many layers".into()))?;
+            let nodes: Vec<NodeDesc> = (0..n).map(chain_node).collect();
+            let inputs = [*input];
+            let outputs = [n];
+            let spec = GraphSpec {
+                inputs: &inputs,
+                nodes: &nodes,
+                outputs: &outputs,
+            };
+            let len = encoded_len_graph_with_training(&model.name, &spec, &specs, training)?;
+            let mut out = AlignedBytes::zeroed(len);
+            write_graph_with_training(&model.name, &spec, &specs, training, out.as_mut_slice())?;
+            Ok(out)
+        }
         Topology::Chain(input) => {
             let len = encoded_len(&model.name, *input, &specs)?;
             let mut out = AlignedBytes::zeroed(len);
@@ -322,9 +363,9 @@ fn encode<T: Scalar>(
                 nodes,
                 outputs,
             };
-            let len = encoded_len_graph(&model.name, &spec, &specs)?;
+            let len = encoded_len_graph_with_training(&model.name, &spec, &specs, training)?;
             let mut out = AlignedBytes::zeroed(len);
-            write_graph(&model.name, &spec, &specs, out.as_mut_slice())?;
+            write_graph_with_training(&model.name, &spec, &specs, training, out.as_mut_slice())?;
             Ok(out)
         }
     }

@@ -52,6 +52,16 @@ pub struct LayerConfig {
     pub trainable: bool,
 }
 
+/// The `compile_config` of `config.json` (what `model.compile(...)` saved), `None` when
+/// absent, `null` or `{}` (Keras 3 writes `{}` for a model saved without `compile`).
+pub fn parse_compile_config(json: &[u8]) -> Result<Option<Value>> {
+    let v: Value = serde_json::from_slice(json)
+        .map_err(|e| Error::Config(format!("config.json is not valid JSON: {e}")))?;
+    Ok(v.get("compile_config")
+        .filter(|c| !c.is_null() && c.as_object().is_none_or(|o| !o.is_empty()))
+        .cloned())
+}
+
 /// Parse the bytes of `config.json`.
 ///
 /// # Errors

@@ -123,8 +123,29 @@ pub fn read_legacy_h5(bytes: &[u8]) -> Result<KerasModel> {
     }
     let weights_group = open_group(&root, MODEL_WEIGHTS_GROUP, MODEL_WEIGHTS_GROUP)?;
     let weights = read_model_weights(&weights_group, &model, file_len)?;
-    Ok(super::assemble(model, weights, keras_version))
+    let mut keras_model = super::assemble(model, weights, keras_version);
+    keras_model.compile_config = match attrs.get(TRAINING_CONFIG_ATTR)? {
+        None => None,
+        Some(value) => {
+            let text = attr_string(value).ok_or_else(|| {
+                Error::Config(format!(
+                    "the `{TRAINING_CONFIG_ATTR}` attribute is {}, expected a JSON string",
+                    describe(value)
+                ))
+            })?;
+            let v: Value = serde_json::from_str(&text).map_err(|e| {
+                Error::Config(format!(
+                    "the `{TRAINING_CONFIG_ATTR}` attribute is not valid JSON: {e}"
+                ))
+            })?;
+            Some(v).filter(|v| !v.is_null())
+        }
+    };
+    Ok(keras_model)
 }
+
+/// The root attribute holding a compiled model's `training_config` (JSON).
+pub const TRAINING_CONFIG_ATTR: &str = "training_config";
 
 /// The error for bytes that start like HDF5 but cannot be read as a file.
 fn unreadable(detail: &str) -> Error {

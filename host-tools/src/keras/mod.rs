@@ -70,6 +70,11 @@ pub struct KerasModel {
     /// layer `i - 1`'s output. `Some` for every `Functional` model (even a chain) and for a
     /// `Sequential` that is not a plain chain (it holds a nested `Functional` with branches).
     pub graph: Option<KerasGraph>,
+    /// What `model.compile(...)` saved, untouched: a `.keras` file's `compile_config`
+    /// (`{"optimizer": {...}, "loss": ..., "metrics": ..., ...}`) or a legacy `.h5`
+    /// file's `training_config` attribute (the same with `optimizer_config` for
+    /// `optimizer`). `None` for a model saved without `compile` (or with `null`).
+    pub compile_config: Option<serde_json::Value>,
 }
 
 /// The call graph of a [`KerasModel`], nested models flattened.
@@ -216,7 +221,9 @@ pub fn read_keras_bytes(bytes: &[u8]) -> Result<KerasModel> {
     };
     let model = config::parse_model_config(&archive.config_json)?;
     let weights = weights::read_keras3_weights(archive.weights_h5, &model)?;
-    Ok(assemble(model, weights, keras_version))
+    let mut keras_model = assemble(model, weights, keras_version);
+    keras_model.compile_config = config::parse_compile_config(&archive.config_json)?;
+    Ok(keras_model)
 }
 
 /// Attach per-layer weights (one list per [`config::ModelConfig::layers`] entry, in that
@@ -245,5 +252,6 @@ pub fn assemble(
         input_shape: model.input_shape,
         layers,
         graph: model.graph,
+        compile_config: None,
     }
 }
