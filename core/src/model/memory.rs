@@ -4,6 +4,7 @@ use heapless::Vec;
 
 use super::planner::{plan, Buffer};
 use super::regions::ParamRegions;
+use super::runtime::RegionBytes;
 use super::{Graph, TrainConfig, DEFAULT_MAX_LAYERS};
 use crate::arena::ARENA_ALIGN;
 use crate::layers::TensorMask;
@@ -61,6 +62,16 @@ pub struct MemoryPlan<const N: usize = DEFAULT_MAX_LAYERS> {
 }
 
 impl<const N: usize> MemoryPlan<N> {
+    /// The training regions' sizes.
+    pub(in crate::model) fn region_bytes(&self) -> RegionBytes {
+        RegionBytes {
+            params: self.params_bytes,
+            grads: self.grads_bytes,
+            optimizer: self.optimizer_bytes,
+            state: self.state_bytes,
+        }
+    }
+
     /// The exact arena size in bytes.
     pub fn total_bytes(&self) -> usize {
         self.params_bytes
@@ -130,7 +141,6 @@ impl<const N: usize> MemoryPlan<N> {
         let size = core::mem::size_of::<T>();
         let layers = graph.layers();
         let regions = ParamRegions::training(layers, config)?;
-        let (param_elems, state_elems) = (regions.param_elems, regions.state_elems);
         let mut act_offsets = Vec::new();
         let mut act_bytes = 0usize;
         let mut widest = 0usize;
@@ -141,28 +151,15 @@ impl<const N: usize> MemoryPlan<N> {
                 .ok_or(Error::InvalidShape)?;
             widest = widest.max(l.output.len());
         }
-        let params_bytes = tensor_bytes(1, param_elems, size)?;
-        let optimizer_bytes = tensor_bytes(config.optimizer.slots(), param_elems, size)?;
-        let state_bytes = tensor_bytes(1, state_elems, size)?;
         let gbuf_bytes = tensor_bytes(batch, widest, size)?;
         let gradient_buffers_bytes = gbuf_bytes.checked_mul(2).ok_or(Error::InvalidShape)?;
-        // The regions are laid out back to back: their sum must fit too.
-        [
-            params_bytes,
-            optimizer_bytes,
-            state_bytes,
-            act_bytes,
-            gradient_buffers_bytes,
-        ]
-        .iter()
-        .try_fold(params_bytes, |acc, &b| acc.checked_add(b))
-        .ok_or(Error::InvalidShape)?;
+        let r = RegionBytes::of(&regions, config, size, act_bytes, gradient_buffers_bytes)?;
         Ok(MemoryPlan {
             batch,
-            params_bytes,
-            grads_bytes: params_bytes,
-            optimizer_bytes,
-            state_bytes,
+            params_bytes: r.params,
+            grads_bytes: r.grads,
+            optimizer_bytes: r.optimizer,
+            state_bytes: r.state,
             activations_bytes: act_bytes,
             gradient_buffers_bytes,
             gbuf_elems: gbuf_bytes / size,

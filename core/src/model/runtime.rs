@@ -5,9 +5,11 @@
 use heapless::Vec;
 
 use super::graph::LayerEntry;
+use super::memory::tensor_bytes;
 use super::regions::ParamRegions;
 use super::regularization;
 use super::TrainConfig;
+use crate::arena::typed;
 use crate::layers::{Context, MAX_PARAMS};
 use crate::optimizer::ScalarState;
 use crate::{Error, Result, Scalar};
@@ -38,6 +40,38 @@ pub(super) struct RegionBytes {
     pub(super) grads: usize,
     pub(super) optimizer: usize,
     pub(super) state: usize,
+}
+
+impl RegionBytes {
+    /// The regions' sizes for `regions` trained with `config`, elements of `size` bytes;
+    /// checks that they fit, with `activations` and `gradient_buffers` bytes after them,
+    /// in a `usize` (the regions are laid out back to back).
+    pub(super) fn of<const N: usize>(
+        regions: &ParamRegions<N>,
+        config: &TrainConfig,
+        size: usize,
+        activations: usize,
+        gradient_buffers: usize,
+    ) -> Result<Self> {
+        let params = tensor_bytes(1, regions.param_elems, size)?;
+        let bytes = RegionBytes {
+            params,
+            grads: params,
+            optimizer: tensor_bytes(config.optimizer.slots(), regions.param_elems, size)?,
+            state: tensor_bytes(1, regions.state_elems, size)?,
+        };
+        [
+            bytes.grads,
+            bytes.optimizer,
+            bytes.state,
+            activations,
+            gradient_buffers,
+        ]
+        .iter()
+        .try_fold(params, |acc, &b| acc.checked_add(b))
+        .ok_or(Error::InvalidShape)?;
+        Ok(bytes)
+    }
 }
 
 impl<'a, T: Scalar> Training<'a, T> {
@@ -90,6 +124,24 @@ impl<'a, T: Scalar> Training<'a, T> {
         }
         self.iterations += 1;
         Ok(())
+    }
+
+    /// Types the first `total` bytes of `arena` and splits them: the training regions
+    /// ([`Training::new`]), then `activations` bytes of activations, then the rest
+    /// (gradient buffers).
+    pub(super) fn split_arena<const N: usize>(
+        arena: &'a mut [u8],
+        total: usize,
+        bytes: RegionBytes,
+        activations: usize,
+        regions: &ParamRegions<N>,
+        layers: &[LayerEntry<'_, T>],
+        config: TrainConfig,
+    ) -> Result<(Self, &'a mut [T], &'a mut [T])> {
+        let all = typed::<T>(arena, total)?;
+        let (training, rest) = Training::new(all, bytes, regions, layers, config)?;
+        let (acts, gbufs) = rest.split_at_mut(activations / core::mem::size_of::<T>());
+        Ok((training, acts, gbufs))
     }
 
     /// Splits the training regions off the front of `all` (sized by `bytes`), copies the

@@ -1,7 +1,7 @@
 //! [`Sequential`]: run and train a chain of layers from a blob, in a static arena.
 
 use super::regularization;
-use super::runtime::{layer_context, params_of, split_params, RegionBytes, Training};
+use super::runtime::{layer_context, params_of, split_params, Training};
 use super::{Graph, MemoryPlan, TrainConfig, DEFAULT_MAX_LAYERS};
 use crate::arena::{split_pair, typed};
 use crate::layers::{mix, Context};
@@ -58,16 +58,15 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
     pub fn for_training(blob: &'a [u8], arena: &'a mut [u8], config: TrainConfig) -> Result<Self> {
         let graph = Graph::parse(blob)?;
         let plan = MemoryPlan::training(&graph, &config)?;
-        let all = typed::<T>(arena, plan.total_bytes())?;
-        let bytes = RegionBytes {
-            params: plan.params_bytes,
-            grads: plan.grads_bytes,
-            optimizer: plan.optimizer_bytes,
-            state: plan.state_bytes,
-        };
-        let (training, rest) = Training::new(all, bytes, &plan.regions, graph.layers(), config)?;
-        let (activations, gbufs) =
-            rest.split_at_mut(plan.activations_bytes / core::mem::size_of::<T>());
+        let (training, activations, gbufs) = Training::split_arena(
+            arena,
+            plan.total_bytes(),
+            plan.region_bytes(),
+            plan.activations_bytes,
+            &plan.regions,
+            graph.layers(),
+            config,
+        )?;
         Ok(Sequential {
             graph,
             plan,

@@ -10,7 +10,7 @@ pub use plan::FunctionalPlan;
 
 use heapless::Vec;
 
-use super::runtime::{layer_context, params_of, RegionBytes, Training};
+use super::runtime::{layer_context, params_of, Training};
 use super::{Graph, Node, TrainConfig, DEFAULT_MAX_LAYERS};
 use crate::arena::{split_around, typed, Around};
 use crate::blob::{MAX_MODEL_IO, MAX_NODE_INPUTS};
@@ -183,16 +183,15 @@ impl<'a, T: Scalar, const N: usize> Functional<'a, T, N> {
                 ));
             }
         }
-        let all = typed::<T>(arena, plan.total_bytes())?;
-        let bytes = RegionBytes {
-            params: plan.params_bytes,
-            grads: plan.grads_bytes,
-            optimizer: plan.optimizer_bytes,
-            state: plan.state_bytes,
-        };
-        let (training, rest) = Training::new(all, bytes, &plan.regions, graph.layers(), config)?;
-        let (activations, gbufs) =
-            rest.split_at_mut(plan.activations_bytes / core::mem::size_of::<T>());
+        let (training, activations, gbufs) = Training::split_arena(
+            arena,
+            plan.total_bytes(),
+            plan.region_bytes(),
+            plan.activations_bytes,
+            &plan.regions,
+            graph.layers(),
+            config,
+        )?;
         Ok(Functional {
             graph,
             plan,

@@ -5,6 +5,7 @@ use heapless::Vec;
 use super::super::memory::{check_batch, tensor_bytes};
 use super::super::planner::{plan, Buffer};
 use super::super::regions::ParamRegions;
+use super::super::runtime::RegionBytes;
 use super::super::{Graph, TrainConfig, DEFAULT_MAX_LAYERS};
 use crate::blob::MAX_MODEL_IO;
 use crate::{Error, Result, Scalar};
@@ -65,6 +66,16 @@ pub struct FunctionalPlan<const N: usize = DEFAULT_MAX_LAYERS> {
 }
 
 impl<const N: usize> FunctionalPlan<N> {
+    /// The training regions' sizes.
+    pub(in crate::model) fn region_bytes(&self) -> RegionBytes {
+        RegionBytes {
+            params: self.params_bytes,
+            grads: self.grads_bytes,
+            optimizer: self.optimizer_bytes,
+            state: self.state_bytes,
+        }
+    }
+
     /// The exact arena size in bytes.
     pub fn total_bytes(&self) -> usize {
         self.params_bytes
@@ -258,25 +269,13 @@ impl<const N: usize> FunctionalPlan<N> {
         let gradient_buffers_bytes = param_scratch_at
             .checked_add(tensor_bytes(1, param_scratch, size)?)
             .ok_or(Error::InvalidShape)?;
-        let params_bytes = tensor_bytes(1, regions.param_elems, size)?;
-        let optimizer_bytes = tensor_bytes(config.optimizer.slots(), regions.param_elems, size)?;
-        let state_bytes = tensor_bytes(1, regions.state_elems, size)?;
-        [
-            params_bytes,
-            optimizer_bytes,
-            state_bytes,
-            act_bytes,
-            gradient_buffers_bytes,
-        ]
-        .iter()
-        .try_fold(params_bytes, |acc, &b| acc.checked_add(b))
-        .ok_or(Error::InvalidShape)?;
+        let r = RegionBytes::of(&regions, config, size, act_bytes, gradient_buffers_bytes)?;
         Ok(FunctionalPlan {
             batch,
-            params_bytes,
-            grads_bytes: params_bytes,
-            optimizer_bytes,
-            state_bytes,
+            params_bytes: r.params,
+            grads_bytes: r.grads,
+            optimizer_bytes: r.optimizer,
+            state_bytes: r.state,
             activations_bytes: act_bytes,
             gradient_buffers_bytes,
             unplanned_activation_bytes: act_bytes,
