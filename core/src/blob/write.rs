@@ -360,14 +360,7 @@ pub fn write_graph<T: Scalar>(
     layers: &[LayerSpec<'_, T>],
     out: &mut [u8],
 ) -> Result<usize> {
-    write_any(
-        name,
-        &Topo::Graph(*graph),
-        layers,
-        out,
-        None::<fn(usize, usize, &Shape, &mut [T]) -> Result<()>>,
-        None,
-    )
+    write_graph_with_training(name, graph, layers, None, out)
 }
 
 /// [`write_graph`] with a training record ([`TrainingDesc`]: the optimizer and loss of
