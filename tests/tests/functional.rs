@@ -370,3 +370,80 @@ fn keras_functional_model_converts_predicts_and_trains_like_keras() {
         }
     }
 }
+
+/// Mutated graph blobs (random bytes changed in the graph section, CRC fixed so the
+/// decoder sees them) are refused or run; nothing panics.
+#[test]
+fn mutated_graph_blobs_never_panic() {
+    use ember_nn::blob::{checksum, Blob};
+    let m = Siamese::new();
+    let good = m.blob.as_slice().to_vec();
+    let graph_len = Blob::parse(m.blob.as_slice()).unwrap().header().graph.len as usize;
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut loaded, mut ran) = (0, 0);
+    for _ in 0..3000 {
+        let mut bytes = AlignedBytes::zeroed(good.len());
+        bytes.as_mut_slice().copy_from_slice(&good);
+        let b = bytes.as_mut_slice();
+        for _ in 0..1 + next() % 3 {
+            // Half the mutations hit the topology and node records (the section's tail)
+            // with small values, which keep them decodable.
+            if next() % 2 == 0 {
+                let at = 32 + graph_len - 1 - (next() as usize) % 48;
+                b[at] = (next() % 12) as u8;
+            } else {
+                let at = 32 + (next() as usize) % graph_len;
+                b[at] = next() as u8;
+            }
+        }
+        let crc = checksum(b);
+        b[12..16].copy_from_slice(&crc.to_le_bytes());
+        let Ok(need) = Functional::<f32>::inference_bytes(b, 2) else {
+            continue;
+        };
+        if need > 1 << 20 {
+            continue;
+        }
+        loaded += 1;
+        let mut arena = AlignedBytes::zeroed(need);
+        let Ok(mut f) = Functional::<f32>::new(b, arena.as_mut_slice(), 2) else {
+            continue;
+        };
+        let g = f.graph().clone();
+        let xs: Vec<Vec<f32>> = g.inputs().iter().map(|s| vec![0.5; 2 * s.len()]).collect();
+        let mut ys: Vec<Vec<f32>> = g
+            .outputs()
+            .iter()
+            .map(|&o| vec![0.0; 2 * g.tensor_shape(o as usize).map_or(1, |s| s.len())])
+            .collect();
+        let xr: Vec<&[f32]> = xs.iter().map(|v| v.as_slice()).collect();
+        let mut yr: Vec<&mut [f32]> = ys.iter_mut().map(|v| v.as_mut_slice()).collect();
+        if f.predict(&xr, &mut yr).is_ok() {
+            ran += 1;
+        }
+        // Training the mutated graph: refused or runs.
+        let cfg = TrainConfig {
+            batch_size: 2,
+            optimizer: sgd(0.1, 0.0),
+            loss: Loss::mean_squared_error(),
+            trainable: Trainable::All,
+        };
+        let Ok(need) = Functional::<f32>::training_bytes(b, &cfg) else {
+            continue;
+        };
+        let mut tarena = AlignedBytes::zeroed(need);
+        let ts: Vec<Vec<f32>> = yr.iter().map(|y| vec![0.1; y.len()]).collect();
+        let tr: Vec<&[f32]> = ts.iter().map(|v| v.as_slice()).collect();
+        if let Ok(mut t) = Functional::<f32>::for_training(b, tarena.as_mut_slice(), cfg) {
+            let _ = t.train_on_batch(&xr, &tr);
+        };
+    }
+    println!("3000 mutated blobs: {loaded} loaded, {ran} ran");
+    assert!(loaded > 0 && ran > 0, "the mutations reach the executor");
+}

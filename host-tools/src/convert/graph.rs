@@ -58,7 +58,13 @@ pub(super) fn convert_graph(
     let mut not_equal: Vec<Option<u16>> = Vec::with_capacity(g.nodes.len());
     let mut first_node: Vec<Option<usize>> = Vec::with_capacity(g.nodes.len());
     for kn in &g.nodes {
-        if effective[kn.layer].0.class_name == MASK_OP {
+        let keras_layer = effective.get(kn.layer).ok_or_else(|| {
+            Error::Config(format!(
+                "graph node calls layer {} which does not exist",
+                kn.layer
+            ))
+        })?;
+        if keras_layer.0.class_name == MASK_OP {
             let ids = match kn.inputs.as_slice() {
                 [r] => tensor_id(*r, n_in, &keras_out)?,
                 _ => return Err(mask_plumbing_error()),
@@ -76,7 +82,7 @@ pub(super) fn convert_graph(
                 kn.layer
             ))
         })?;
-        let td = effective[kn.layer].1;
+        let td = keras_layer.1;
         let mut ins = kn
             .inputs
             .iter()
