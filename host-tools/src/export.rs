@@ -74,9 +74,7 @@ pub fn blob_layers(blob: &[u8]) -> Result<(String, Vec<BlobLayer>)> {
         let mut weights = Vec::new();
         for p in &desc.params {
             let bytes = parsed.param_bytes(p)?;
-            let words = bytes
-                .chunks_exact(4)
-                .map(|c| [c[0], c[1], c[2], c[3]]);
+            let words = bytes.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]);
             let data: Vec<f32> = match p.dtype {
                 DType::F32 => words.map(f32::from_le_bytes).collect(),
                 DType::Q16_16 => words
@@ -108,12 +106,14 @@ pub fn blob_layers(blob: &[u8]) -> Result<(String, Vec<BlobLayer>)> {
 /// letter and a capital; lower-cased. `Conv2D` → `conv2d`, `ReLU` → `re_lu`,
 /// `BatchNormalization` → `batch_normalization`.
 pub fn snake_case(class: &str) -> String {
-    let b: Vec<char> = class.chars().filter(|c| c.is_alphanumeric() || *c == '_').collect();
+    let b: Vec<char> = class
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
     let mut out = String::new();
     for (i, &c) in b.iter().enumerate() {
-        let capital_word = c.is_ascii_uppercase()
-            && i > 0
-            && b.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+        let capital_word =
+            c.is_ascii_uppercase() && i > 0 && b.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
         let after_lower = c.is_ascii_uppercase() && i > 0 && b[i - 1].is_ascii_lowercase();
         if capital_word || after_lower {
             out.push('_');
@@ -236,7 +236,10 @@ fn write_dataset(d: &mut hdf5_pure::DatasetBuilder, w: &BlobWeight) -> Result<()
 pub fn export_weights(blob: &[u8], template: Option<&KerasModel>) -> Result<Vec<u8>> {
     let (model_name, layers) = blob_layers(blob)?;
     // Lowered extras (`<name>/activation`): Keras names cannot hold `/`.
-    let layers: Vec<BlobLayer> = layers.into_iter().filter(|l| !l.name.contains('/')).collect();
+    let layers: Vec<BlobLayer> = layers
+        .into_iter()
+        .filter(|l| !l.name.contains('/'))
+        .collect();
     let mut layout = Layout::default();
     match template {
         None => {
