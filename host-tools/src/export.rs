@@ -20,7 +20,9 @@
 //! * from a template model (`ember export --like MODEL.keras|MODEL.h5`): every weight the
 //!   template holds is written at the template's dataset path (for a legacy `.h5`
 //!   template, at the Keras 3 key derived from its layer classes, nested models
-//!   flattened), its values taken from the blob layer of the same name; or
+//!   flattened), its values taken from the blob layer of the same name;
+//!   [`export_weights_like`] also copies a `.keras` template's weightless groups, so the
+//!   file has every group Keras writes; or
 //! * from the blob alone: keys derived from the blob layers' Keras classes in model order
 //!   (nested models flattened: their layers are listed as the outer model's, which is
 //!   the layout of the equivalent flat model; use a template for nested models).
@@ -192,7 +194,7 @@ impl Layout {
 
     fn build_group(&self, mut g: GroupBuilder, path: &str) -> Result<GroupBuilder> {
         if let Some(Some(name)) = self.groups.get(path) {
-            g.set_attr("name", AttrValue::String(name.clone()));
+            g.set_attr("name", AttrValue::VarLenString(name.clone()));
         }
         let prefix = format!("{path}/");
         fn children<'p>(p: &'p str, prefix: &str) -> Option<&'p str> {
@@ -256,6 +258,64 @@ pub fn export_weights(blob: &[u8], template: Option<&KerasModel>) -> Result<Vec<
         Some(t) => fill_from_template(&mut layout, t, &layers)?,
     }
     layout.finish()
+}
+
+/// [`export_weights`] with the template given as the bytes of its file (`ember export
+/// --like`): a `.keras` template's own `model.weights.h5` also gives the groups that hold
+/// no weights (weightless layers, `InputLayer`s, nested models' `vars`), with their
+/// `name` attributes, so the file has Keras's complete layout (its `optimizer` group
+/// aside). A legacy `.h5` template is read as [`export_weights`] does.
+///
+/// # Errors
+///
+/// As [`export_weights`], and whatever [`crate::keras::read_keras_bytes`] reports for the
+/// template.
+pub fn export_weights_like(blob: &[u8], template: &[u8]) -> Result<Vec<u8>> {
+    let model = crate::keras::read_keras_bytes(template)?;
+    let (_, layers) = blob_layers(blob)?;
+    let layers: Vec<BlobLayer> = layers
+        .into_iter()
+        .filter(|l| !l.name.contains('/'))
+        .collect();
+    let mut layout = Layout::default();
+    if !template.starts_with(b"\x89HDF") {
+        let archive = crate::keras::archive::KerasArchive::from_bytes(template)?;
+        let file = hdf5_pure::File::from_bytes(archive.weights_h5)
+            .map_err(|e| Error::Hdf5(format!("template weights: {e}")))?;
+        skeleton(&mut layout, &file.root(), "", 0)?;
+    }
+    fill_from_template(&mut layout, &model, &layers)?;
+    layout.finish()
+}
+
+/// Adds the template file's groups under `path` (not `optimizer`) with their `name`
+/// attributes.
+fn skeleton(layout: &mut Layout, g: &hdf5_pure::Group, path: &str, depth: usize) -> Result<()> {
+    if depth > 64 {
+        return Err(Error::Hdf5(
+            "template weights: groups nested too deep".into(),
+        ));
+    }
+    let err = |e: hdf5_pure::Error| Error::Hdf5(format!("template weights `{path}`: {e}"));
+    for child in g.groups().map_err(err)? {
+        if path.is_empty() && child == "optimizer" {
+            continue;
+        }
+        let sub = g.group(&child).map_err(err)?;
+        let child_path = if path.is_empty() {
+            child.clone()
+        } else {
+            format!("{path}/{child}")
+        };
+        let name = sub
+            .attrs()
+            .map_err(err)?
+            .get("name")
+            .and_then(crate::keras::weights::attr_string);
+        layout.group(&child_path, name.as_deref());
+        skeleton(layout, &sub, &child_path, depth + 1)?;
+    }
+    Ok(())
 }
 
 /// The template's layout filled with the blob's values, matched by layer name.

@@ -473,8 +473,16 @@ fn run(cli: Cli) -> Result<()> {
             like,
         } => {
             let blob = blob_file::read(&model)?;
-            let template = like.as_deref().map(keras::read_keras_file).transpose()?;
-            let bytes = ember_cli::export::export_weights(blob.as_slice(), template.as_ref())?;
+            let bytes = match like {
+                Some(path) => {
+                    let template = std::fs::read(&path).map_err(|source| Error::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    ember_cli::export::export_weights_like(blob.as_slice(), &template)?
+                }
+                None => ember_cli::export::export_weights(blob.as_slice(), None)?,
+            };
             blob_file::write(&output, &bytes)?;
             eprintln!("wrote {} ({} bytes)", output.display(), bytes.len());
         }

@@ -9,10 +9,13 @@ use std::collections::BTreeMap;
 use std::ffi::OsStr;
 
 use ember_cli::convert::{convert, convert_with, ConvertOptions, DTypeChoice};
-use ember_cli::export::{blob_layers, export_weights, BlobLayer};
+use ember_cli::export::{blob_layers, export_weights, export_weights_like, BlobLayer};
+use ember_cli::keras::archive::KerasArchive;
+use ember_cli::keras::config::parse_model_config;
+use ember_cli::keras::weights::read_keras3_weights;
 use ember_cli::keras::{read_keras_file, KerasModel};
 use ember_cli::Error;
-use hdf5_pure::{AttrValue, File, Group};
+use hdf5_pure::{File, Group};
 
 #[macro_use]
 mod cli_support;
@@ -61,10 +64,7 @@ fn datasets(bytes: &[u8]) -> Tensors<String> {
 
 fn name_attr(bytes: &[u8], group: &str) -> Option<String> {
     let file = File::from_bytes(bytes.to_vec()).expect("reads");
-    match file.group(group).ok()?.attrs().ok()?.get("name")? {
-        AttrValue::String(s) | AttrValue::AsciiString(s) => Some(s.clone()),
-        _ => None,
-    }
+    ember_cli::keras::weights::attr_string(file.group(group).ok()?.attrs().ok()?.get("name")?)
 }
 
 fn bits(v: &[f32]) -> Vec<u32> {
@@ -358,6 +358,53 @@ fn assert_flat_functional_keys(got: &Tensors<String>, want: &Tensors<(String, us
             let path = format!("layers/{key}/vars/{i}");
             let (_, data) = got.get(&path).unwrap_or_else(|| panic!("{path} missing"));
             assert_eq!(bits(data), bits(&want[&(name.to_string(), i)].1), "{path}");
+        }
+    }
+}
+
+/// Every group of an HDF5 file with its `name` attribute (`optimizer` left out).
+fn groups(bytes: &[u8]) -> BTreeMap<String, Option<String>> {
+    fn walk(g: &Group, prefix: &str, out: &mut BTreeMap<String, Option<String>>) {
+        for sub in g.groups().expect("groups") {
+            if prefix.is_empty() && sub == "optimizer" {
+                continue;
+            }
+            let child = g.group(&sub).expect("group");
+            let name = child
+                .attrs()
+                .expect("attrs")
+                .get("name")
+                .and_then(ember_cli::keras::weights::attr_string);
+            out.insert(format!("{prefix}{sub}"), name);
+            walk(&child, &format!("{prefix}{sub}/"), out);
+        }
+    }
+    let file = File::from_bytes(bytes.to_vec()).expect("reads");
+    let mut out = BTreeMap::new();
+    walk(&file.root(), "", &mut out);
+    out
+}
+
+#[test]
+fn like_a_keras_file_reproduces_keras_s_whole_layout() {
+    for m in MODELS {
+        let keras_bytes = std::fs::read(fixture(m, "model.keras")).expect("fixture");
+        let archive = KerasArchive::from_bytes(&keras_bytes).expect("archive");
+        let t = template(m);
+        let b = blob(&t, DTypeChoice::F32);
+        let file = export_weights_like(&b, &keras_bytes).expect("exports");
+        // Same groups (weightless layers, InputLayers, nested models) and `name`s as the
+        // `model.weights.h5` Keras wrote, its optimizer aside; same datasets and values.
+        assert_eq!(groups(&file), groups(&archive.weights_h5), "{m}");
+        assert_like_template(&file, &t, &b);
+        // Ember's own reader reads it back with the model's config.json.
+        let config = parse_model_config(&archive.config_json).expect("config");
+        let read = read_keras3_weights(file, &config).expect("Ember's reader reads it");
+        let want = blob_weights(&b);
+        for (layer, weights) in config.layers.iter().zip(&read) {
+            for (i, w) in weights.iter().enumerate() {
+                assert_eq!(bits(&w.data), bits(&want[&(layer.name.clone(), i)].1));
+            }
         }
     }
 }

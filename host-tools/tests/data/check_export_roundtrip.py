@@ -16,9 +16,12 @@ outputs and samples (`ember predict --batch 32` on the fixture's x.npy):
         exported with and without --like model.keras:            5.96e-07
     digits_cnn (Conv2D, BatchNormalization, DepthwiseConv2D, ...), same training
         (moved up to 0.0181), with and without --like:             1.31e-06
-    functional (two inputs, a shared Dense, a nested Sequential, two outputs),
-        the converted blob (the CLI does not train graph models yet),
-        --like model.keras:                                        1.19e-07
+    functional (two inputs, a shared Dense, a nested Sequential, two outputs): the CLI
+        does not train graph models yet, so the blob was converted from the model with
+        Keras's weights after one training step (the fixture's after_w*.npy, set and
+        saved as fn_after.keras; `ember convert fn_after.keras --no-training-settings`),
+        then exported --like the ORIGINAL model.keras (weights moved up to 0.127):
+                                                                   5.96e-08
         without --like: Keras refuses the file (the nested Sequential's layers are
         written flattened as layers/dense_3, dense_4), as documented: use --like.
 
