@@ -24,8 +24,11 @@
 //!   [`export_weights_like`] also copies a `.keras` template's weightless groups, so the
 //!   file has every group Keras writes; or
 //! * from the blob alone: keys derived from the blob layers' Keras classes in model order
-//!   (nested models flattened: their layers are listed as the outer model's, which is
-//!   the layout of the equivalent flat model; use a template for nested models).
+//!   (a layer the blob calls under `TimeDistributed` is a `TimeDistributed` whose wrapped
+//!   layer's variables sit in `layer/vars`; nested models are flattened: their layers are
+//!   listed as the outer model's, which is the layout of the equivalent flat model; use a
+//!   template for nested models). A functional model's `InputLayer` groups, which hold
+//!   nothing, are not written.
 //!
 //! Lowered extra layers (`<name>/activation`, see [`crate::convert`]) are not Keras
 //! layers and are skipped. Q16.16 blobs are exported dequantized to float32 (exactly:
@@ -59,6 +62,9 @@ pub struct BlobLayer {
     pub class_name: &'static str,
     /// Its weights in Keras order.
     pub weights: Vec<BlobWeight>,
+    /// Whether the blob calls it under Keras's `TimeDistributed` (then the Keras layer is
+    /// a `TimeDistributed` named [`name`](Self::name) wrapping a `class_name` layer).
+    pub time_distributed: bool,
 }
 
 /// The model name and layers of a blob, weights as float32.
@@ -69,9 +75,9 @@ pub struct BlobLayer {
 pub fn blob_layers(blob: &[u8]) -> Result<(String, Vec<BlobLayer>)> {
     let aligned = AlignedBytes::from_slice(blob);
     let parsed = Blob::parse(aligned.as_slice())?;
-    let (header, descs) = parsed.graph()?;
+    let (header, mut descs) = parsed.graph()?;
     let mut layers = Vec::new();
-    for desc in descs {
+    for desc in descs.by_ref() {
         let desc = desc?;
         let mut weights = Vec::new();
         for p in &desc.params {
@@ -98,7 +104,17 @@ pub fn blob_layers(blob: &[u8]) -> Result<(String, Vec<BlobLayer>)> {
             name: desc.name.to_string(),
             class_name: desc.config.keras_class(),
             weights,
+            time_distributed: false,
         });
+    }
+    let (_, nodes) = descs.topology()?;
+    for node in nodes {
+        let node = node?;
+        if node.time_distributed {
+            if let Some(l) = layers.get_mut(usize::from(node.layer)) {
+                l.time_distributed = true;
+            }
+        }
     }
     Ok((header.name.to_string(), layers))
 }
@@ -167,6 +183,14 @@ impl Layout {
         }
         if let Some(n) = name {
             self.groups.insert(path.to_string(), Some(n.to_string()));
+        }
+    }
+
+    /// Adds group `path` (and its ancestors), naming it `name` unless it has a name.
+    fn name_if_unset(&mut self, path: &str, name: &str) {
+        self.group(path, None);
+        if let Some(slot @ None) = self.groups.get_mut(path) {
+            *slot = Some(name.to_string());
         }
     }
 
@@ -246,10 +270,23 @@ pub fn export_weights(blob: &[u8], template: Option<&KerasModel>) -> Result<Vec<
     match template {
         None => {
             layout.group("vars", Some(&model_name));
-            let keys = keras_keys(layers.iter().map(|l| l.class_name));
+            let keys = keras_keys(layers.iter().map(|l| {
+                if l.time_distributed {
+                    "TimeDistributed"
+                } else {
+                    l.class_name
+                }
+            }));
             for (l, key) in layers.iter().zip(keys) {
-                let vars = format!("layers/{key}/vars");
-                layout.group(&vars, Some(&l.name));
+                layout.group(&format!("layers/{key}/vars"), Some(&l.name));
+                // `TimeDistributed` keeps the wrapped layer's variables in `layer/vars`.
+                let vars = if l.time_distributed {
+                    let inner = format!("layers/{key}/layer/vars");
+                    layout.group(&inner, None);
+                    inner
+                } else {
+                    format!("layers/{key}/vars")
+                };
                 for (i, w) in l.weights.iter().enumerate() {
                     layout.dataset(&format!("{vars}/{i}"), w.clone());
                 }
@@ -318,6 +355,37 @@ fn skeleton(layout: &mut Layout, g: &hdf5_pure::Group, path: &str, depth: usize)
     Ok(())
 }
 
+/// Names the `vars` groups on the way to a weight at `path` of template layer `tl`, where
+/// the template file did not: the layer's own `layers/<key>/vars` gets the layer's name;
+/// a sub-layer's (`TimeDistributed`'s `layer/vars`) the wrapped layer's `config.name`.
+fn name_vars_groups(layout: &mut Layout, path: &str, tl: &crate::keras::KerasLayer) {
+    let Some((vars, _)) = path.rsplit_once('/') else {
+        return;
+    };
+    // The layer's own group: the deepest `.../layers/<key>` prefix.
+    let parts: Vec<&str> = path.split('/').collect();
+    let Some(at) = (0..parts.len().saturating_sub(2))
+        .rev()
+        .find(|&i| parts[i] == "layers")
+    else {
+        return;
+    };
+    let own = format!("{}/vars", parts[..at + 2].join("/"));
+    layout.name_if_unset(&own, &tl.name);
+    if own != vars {
+        let inner = tl
+            .config
+            .get("layer")
+            .and_then(|l| l.get("config"))
+            .and_then(|c| c.get("name"))
+            .and_then(serde_json::Value::as_str);
+        match inner {
+            Some(n) => layout.name_if_unset(vars, n),
+            None => layout.group(vars, None),
+        }
+    }
+}
+
 /// The template's layout filled with the blob's values, matched by layer name.
 fn fill_from_template(layout: &mut Layout, t: &KerasModel, layers: &[BlobLayer]) -> Result<()> {
     layout.group("vars", Some(&t.name));
@@ -371,9 +439,7 @@ fn fill_from_template(layout: &mut Layout, t: &KerasModel, layers: &[BlobLayer])
             } else {
                 tw.path.clone()
             };
-            if let Some((vars, _)) = path.rsplit_once('/') {
-                layout.group(vars, Some(&tl.name));
-            }
+            name_vars_groups(layout, &path, tl);
             layout.dataset(&path, bw.clone());
         }
     }

@@ -25,7 +25,7 @@ use cli_support::{fails, fixture, ok, one_hot_digits, run as ember, Scratch};
 /// Weights by path (file) or by (layer, index) (blob): shape and values.
 type Tensors<K> = BTreeMap<K, (Vec<usize>, Vec<f32>)>;
 
-const MODELS: [&str; 3] = ["digits_mlp", "digits_cnn", "functional"];
+const MODELS: [&str; 4] = ["digits_mlp", "digits_cnn", "functional", "time_distributed"];
 
 fn template(model: &str) -> KerasModel {
     read_keras_file(&fixture(model, "model.keras")).expect("fixture reads")
@@ -105,11 +105,21 @@ fn assert_like_template(file: &[u8], t: &KerasModel, blob: &[u8]) {
                 w.path
             );
             let vars = w.path.rsplit_once('/').unwrap().0;
-            assert_eq!(
-                name_attr(file, vars).as_deref(),
-                Some(l.name.as_str()),
-                "{vars}"
-            );
+            let got_name = name_attr(file, vars);
+            if l.class_name == "TimeDistributed" {
+                // The layer's own group carries its name; the wrapped layer's `layer/vars`
+                // the wrapped layer's (unknown without a template: then no name).
+                let outer = vars.strip_suffix("/layer/vars").unwrap();
+                let own = name_attr(file, &format!("{outer}/vars"));
+                assert_eq!(own.as_deref(), Some(l.name.as_str()), "{outer}");
+                let inner = l.config["layer"]["config"]["name"].as_str().unwrap();
+                assert!(
+                    got_name.is_none() || got_name.as_deref() == Some(inner),
+                    "{vars}: {got_name:?}"
+                );
+            } else {
+                assert_eq!(got_name.as_deref(), Some(l.name.as_str()), "{vars}");
+            }
         }
     }
     paths.sort();
@@ -406,5 +416,29 @@ fn like_a_keras_file_reproduces_keras_s_whole_layout() {
                 assert_eq!(bits(&w.data), bits(&want[&(layer.name.clone(), i)].1));
             }
         }
+    }
+}
+
+#[test]
+fn time_distributed_layers_keep_their_wrapped_layer_s_vars() {
+    let t = template("time_distributed");
+    let b = blob(&t, DTypeChoice::F32);
+    // Without a template the derived keys are Keras's (the fixture is a flat model).
+    let file = export_weights(&b, None).expect("exports");
+    assert_like_template(&file, &t, &b);
+    assert_eq!(
+        name_attr(&file, "layers/time_distributed_1/vars").as_deref(),
+        Some("td_flat")
+    );
+    let keras_bytes = std::fs::read(fixture("time_distributed", "model.keras")).expect("fixture");
+    for file in [
+        export_weights_like(&b, &keras_bytes).expect("exports"),
+        export_weights(&b, Some(&t)).expect("exports"),
+    ] {
+        assert_like_template(&file, &t, &b);
+        assert_eq!(
+            name_attr(&file, "layers/time_distributed/layer/vars").as_deref(),
+            Some("conv1d")
+        );
     }
 }

@@ -25,6 +25,12 @@ outputs and samples (`ember predict --batch 32` on the fixture's x.npy):
         without --like: Keras refuses the file (the nested Sequential's layers are
         written flattened as layers/dense_3, dense_4), as documented: use --like.
 
+    time_distributed (TimeDistributed Conv1D/Flatten/Dense), same procedure with its
+        after_w*.npy (moved up to 0.135), with and without --like:  1.49e-07
+    digits_mlp as a Q16.16 blob (`convert --dtype fixed`), trained 2 epochs SGD in
+        Q16.16, exported (dequantized float32) --like: 2.58e-05 (`--tol 1`): Ember
+        computes in Q16.16, Keras in float32 on the same (exact) weight values.
+
 How the inputs were made (from the repository root, `ember` built):
 
     ember convert tests/fixtures/digits_mlp/model.keras -o m.emb
