@@ -352,6 +352,12 @@ fn legacy_h5_template_gets_keras3_keys() {
     // Flattened (legacy templates do not carry the nesting): counters over leaf layers.
     assert_eq!(got.len(), 10, "{:?}", got.keys());
     assert_flat_functional_keys(&got, &want);
+    // `--like model.h5` (the file's bytes) gives the same file.
+    let h5 = std::fs::read(fixture("functional", "model.h5")).expect("fixture");
+    assert_eq!(
+        export_weights_like(&b, &h5).expect("exports"),
+        export_weights(&b, Some(&t)).expect("exports")
+    );
 }
 
 /// The functional fixture's five Dense layers under flattened Keras keys, both weights
