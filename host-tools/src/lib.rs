@@ -9,6 +9,7 @@
 //! - [`summary`]: `ember inspect`.
 //! - [`predict`]: `ember predict`.
 //! - [`train`]: `ember train` (with [`history`] and [`plot`] for its CSV and PNG).
+//! - [`export`]: `ember export` (blob weights → Keras `.weights.h5`).
 //! - [`checkpoint`]: `ModelCheckpoint` to blob files (`ember train --checkpoint`).
 //! - [`build_support`]: generate a Rust module with the blob and exact arena sizes for a
 //!   firmware `build.rs`.
@@ -18,6 +19,7 @@ pub mod build_support;
 pub mod checkpoint;
 pub mod convert;
 pub mod error;
+pub mod export;
 pub mod history;
 pub mod keras;
 #[cfg(feature = "cli")]

@@ -132,6 +132,22 @@ enum Command {
     /// --optimizer adam --loss categorical_crossentropy --metrics accuracy
     /// --validation-split 0.2 -o trained.emb --history history.csv --plot curve.png
     Train(Box<TrainArgs>),
+    /// Write a blob's weights (e.g. after `ember train` or on-device training) as a Keras 3
+    /// `.weights.h5` file for `model.load_weights(...)`. Without --like the Keras keys are
+    /// derived from the blob's layers (nested models flattened); with --like they are the
+    /// template model's, its layers matched to the blob's by name.
+    ///
+    /// Example: ember export trained.emb -o trained.weights.h5 --like model.keras
+    Export {
+        /// The blob (`.emb`).
+        model: PathBuf,
+        /// Output file (name it `*.weights.h5`: Keras's `load_weights` requires that).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// The Keras model (`.keras` or legacy `.h5`) whose layout to follow.
+        #[arg(long, value_name = "MODEL")]
+        like: Option<PathBuf>,
+    },
 }
 
 // The arguments of `ember train` (boxed: the optimizer makes them large). A plain
@@ -450,6 +466,25 @@ fn run(cli: Cli) -> Result<()> {
                 ember_cli::plot::plot_history(&out.history, &path, (960, 480))?;
                 eprintln!("wrote {}", path.display());
             }
+        }
+        Command::Export {
+            model,
+            output,
+            like,
+        } => {
+            let blob = blob_file::read(&model)?;
+            let bytes = match like {
+                Some(path) => {
+                    let template = std::fs::read(&path).map_err(|source| Error::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    ember_cli::export::export_weights_like(blob.as_slice(), &template)?
+                }
+                None => ember_cli::export::export_weights(blob.as_slice(), None)?,
+            };
+            blob_file::write(&output, &bytes)?;
+            eprintln!("wrote {} ({} bytes)", output.display(), bytes.len());
         }
     }
     Ok(())
