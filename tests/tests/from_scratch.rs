@@ -2,24 +2,29 @@
 //! declared in Rust ([`SequentialBuilder`]), initialized from a seed with Keras's default
 //! initializers, trained with [`fit`] (Adam on a cosine-decayed learning rate, batch 32,
 //! seeded shuffle) and evaluated on the test split. Keras trains the same architectures with the same recipe
-//! (`tests/fixtures/from_scratch/generate.py` → `keras.json`); the mean test accuracy
-//! over the same number of seeds must agree within 1 point.
+//! (`tests/fixtures/from_scratch/generate.py` → `keras.json`); the mean test accuracies
+//! over the seeds must agree within 3 standard errors of their difference.
 //!
 //! Why a mean over seeds: the two frameworks draw different initial weights and
 //! different shuffles from the same distributions (bitwise equality is impossible:
 //! Keras draws from JAX's Threefry), so each run is one sample of a random test
-//! accuracy. On these 297 test images one run varies by 1–2 points (standard deviation)
-//! from seed to seed (see `keras.json`), so a single-seed check would fail by chance
-//! about half the time. With the mean of 20 runs per side the standard error of the
-//! difference is about 0.4 points for the CNN and 0.2 for the MLP, so "within 1 point"
-//! is a 2.5σ (CNN) / 5σ (MLP) check. The learning rate decays to 0 (cosine) so that each
-//! run ends on settled weights rather than on the last batches' bounce (with a constant
-//! rate the CNN's test accuracy jumps by ±5 points from epoch to epoch).
+//! accuracy. On these 297 test images one run varies by 0.6 (MLP) to 1.7 (CNN) points
+//! (standard deviation) from seed to seed, so a single-seed check would fail by chance
+//! about half the time. With 20 runs per side the standard error of the difference of
+//! the means is about 0.2 points for the MLP and 0.5 for the CNN; the bound is 3 of them
+//! (computed from both sides' measured spread), which a correct trainer exceeds by
+//! chance 0.3% of the time. (A fixed 1-point bound was a 2σ check for the CNN: Ember's
+//! seeds 1–20 landed 1.08 points above Keras by chance, see
+//! [`cnn_from_scratch_matches_keras_accuracy`].) The learning rate decays to 0 (cosine)
+//! so that each run ends on settled weights rather than on the last batches' bounce
+//! (with a constant rate the CNN's test accuracy jumps by ±5 points from epoch to epoch).
 //!
 //! What this check does and does not catch: it catches a training defect that costs
 //! accuracy (zero kernels: 0.10 instead of 0.91), not a wrong initializer scale (Keras's
-//! `uniform` ±0.05 instead of `glorot_uniform` still reaches 0.90); the builder test
-//! below checks the initial values themselves.
+//! `uniform` ±0.05 instead of `glorot_uniform` still reaches 0.90); the builder tests
+//! below check the initial values and their distribution themselves, and the paired
+//! check [`cnn_from_keras_init_and_shuffles_matches_keras`] (Keras's exact initial
+//! weights and sample orders) compares the trainer seed by seed.
 //!
 //! Also checks the builder itself: Keras's names, weight shapes and initial values,
 //! determinism, and errors instead of panics.
@@ -209,7 +214,9 @@ fn train_one(kind: &str, seed: u64, recipe: &Value, x: &[f32], labels: &[usize])
     correct as f64 / TEST as f64
 }
 
-fn compare(kind: &str) {
+/// Trains `kind` from scratch over Keras's seeds; checks the mean test accuracies agree to
+/// 3 standard errors and returns Ember's minus Keras's.
+fn compare(kind: &str) -> f64 {
     let k = keras();
     let recipe = &k[kind];
     let seeds: Vec<u64> = k["seeds"]
@@ -224,33 +231,73 @@ fn compare(kind: &str) {
         .iter()
         .map(|&s| train_one(kind, s, recipe, &x, &labels))
         .collect();
-    let mean = accs.iter().sum::<f64>() / accs.len() as f64;
-    let keras_mean = recipe["mean_test_accuracy"].as_f64().unwrap();
+    let keras_accs: Vec<f64> = recipe["test_accuracy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_f64().unwrap())
+        .collect();
+    let (mean, var) = mean_var(&accs);
+    let (keras_mean, keras_var) = mean_var(&keras_accs);
+    assert!((keras_mean - recipe["mean_test_accuracy"].as_f64().unwrap()).abs() < 1e-9);
+    // Standard error of the difference of the two means (independent samples).
+    let se = (var / accs.len() as f64 + keras_var / keras_accs.len() as f64).sqrt();
     println!(
-        "{kind}: ember {accs:.4?} mean {mean:.4}; keras {} mean {keras_mean:.4}; \
+        "{kind}: ember {accs:.4?} mean {mean:.4} sd {:.4}; keras {keras_accs:.4?} mean \
+         {keras_mean:.4} sd {:.4}; difference {:.4} = {:.2} standard errors ({se:.4}); \
          {} epochs x {} seeds in {:.1} s",
-        recipe["test_accuracy"],
+        var.sqrt(),
+        keras_var.sqrt(),
+        mean - keras_mean,
+        (mean - keras_mean) / se,
         recipe["epochs"],
         seeds.len(),
         started.elapsed().as_secs_f64()
     );
     assert!(
-        (mean - keras_mean).abs() <= 0.01,
-        "{kind}: ember mean test accuracy {mean:.4} vs keras {keras_mean:.4}"
+        (mean - keras_mean).abs() <= 3.0 * se,
+        "{kind}: ember mean test accuracy {mean:.4} vs keras {keras_mean:.4}: more than \
+         3 standard errors ({se:.4}) apart"
     );
+    mean - keras_mean
+}
+
+/// Mean and sample variance (n − 1).
+fn mean_var(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    (
+        mean,
+        v.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0),
+    )
 }
 
 #[test]
 fn mlp_from_scratch_matches_keras_accuracy() {
-    compare("mlp");
+    // Issue 6's criterion (within 1 point), which 20 seeds resolve for the MLP, on top of
+    // the statistical check.
+    let diff = compare("mlp");
+    assert!(diff.abs() <= 0.01, "MLP: {diff:.4} apart (bound 1 point)");
 }
 
-/// Measured (20 seeds each): Ember 0.9288, Keras 0.9180, a 1.08-point gap (Ember
-/// better; standard error of the difference ≈ 0.46 points, so probably systematic, cause
-/// not found yet). Ignored until explained, so that the workspace stays green; run it
-/// with `cargo test -p ember-tests --test from_scratch -- --ignored`.
+/// Measured (20 seeds each, release): Ember 0.9288 (sd 1.6 points), Keras 0.9180 (sd 1.6):
+/// 1.08 points apart, 2.1 standard errors (0.50), inside the 3-standard-error bound.
+/// That gap was chance, not a defect (issue 6; see the fixture README):
+/// - from Keras's own initial weights and sample orders Ember reaches Keras's accuracies
+///   seed by seed (0.9175 vs 0.9180, paired difference −0.05 ± 0.12 points:
+///   [`cnn_from_keras_init_and_shuffles_matches_keras`]), so training and evaluation are
+///   Keras's;
+/// - the builder's initial weights have Keras's distribution
+///   ([`builder_kernels_have_glorot_uniform_variance`]; Kolmogorov–Smirnov against
+///   Keras's draws: p = 0.38, 0.20, 0.31);
+/// - with more seeds the gap vanishes: Ember's seeds 21–120 average 0.9169, seeds
+///   1–120 0.9189; Keras's initial weights for seeds 1–120 trained by Ember with Ember's
+///   shuffles average 0.9208 (Ember's own initialization: −0.19 ± 0.21 points).
+///
+/// Ignored because it is slow in a debug build (minutes per seed; ~2 s per seed in
+/// release): `cargo test --release -p ember-tests --test from_scratch -- --ignored cnn_from_scratch --nocapture`.
 #[test]
-#[ignore = "open: Ember's CNN mean test accuracy is 1.08 points above Keras's (bound: 1)"]
+#[ignore = "slow in debug builds: run with --release"]
 fn cnn_from_scratch_matches_keras_accuracy() {
     compare("cnn");
 }
@@ -366,4 +413,155 @@ fn builder_errors_instead_of_panicking() {
     // No layers: a valid (empty) model is up to the runtime; the builder must not panic.
     let none = SequentialBuilder::<3>::new("empty", input_shape("mlp"), &[]);
     let _ = none.write::<f32>(1, blob.as_mut_slice());
+}
+
+/// The initial values' *distribution*, not just their range: over 100 seeds of the CNN,
+/// every kernel's values have Keras's `glorot_uniform` standard deviation
+/// `limit / √3 = √(2 / (fan_in + fan_out))` with Keras's `compute_fans` (receptive field
+/// included: Conv2D `(3, 3, 1, 16)` → fans 9, 144; DepthwiseConv2D `(3, 3, 16, 2)` →
+/// 144, 18; Dense `(32, 10)` → 32, 10), mean 0, and a flat histogram (each tenth of
+/// `[−limit, limit)` holds a tenth of the values). Over 200 seeds, Keras 3.15's draws
+/// (`keras.utils.set_random_seed(seed)`, then build) measure 0.1136, 0.1111, 0.2183 and
+/// the builder's 0.1138, 0.1109, 0.2184 (formula: 0.1143, 0.1111, 0.2182), and
+/// two-sample Kolmogorov–Smirnov tests between the two frameworks' draws do not reject
+/// (p = 0.38, 0.20, 0.31; see `tests/fixtures/from_scratch/README.md`). The range check
+/// above lets a 0.9 variance scale through; this test fails on it.
+#[test]
+fn builder_kernels_have_glorot_uniform_variance() {
+    // (layer, fan_in, fan_out) of each kernel.
+    let kernels = [(0, 9.0f64, 144.0f64), (4, 144.0, 18.0), (6, 32.0, 10.0)];
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); kernels.len()];
+    for seed in 0..100 {
+        let blob = build("cnn", seed);
+        let g = Graph::<f32>::parse(blob.as_slice()).unwrap();
+        for (v, &(l, _, _)) in values.iter_mut().zip(&kernels) {
+            v.extend(g.layers()[l].params[0].iter().map(|&w| f64::from(w)));
+        }
+    }
+    for (v, &(l, fan_in, fan_out)) in values.iter().zip(&kernels) {
+        let n = v.len() as f64;
+        let limit = (6.0 / (fan_in + fan_out)).sqrt();
+        let want_std = limit / 3f64.sqrt();
+        let mean = v.iter().sum::<f64>() / n;
+        let std = (v.iter().map(|w| (w - mean).powi(2)).sum::<f64>() / n).sqrt();
+        // Standard errors: of the mean, std/√n; of the standard deviation of a uniform,
+        // std·√(0.8/4n) ≈ std/(2.24√n) (kurtosis 1.8). 4σ bounds.
+        assert!(
+            mean.abs() < 4.0 * want_std / n.sqrt(),
+            "layer {l}: mean {mean}"
+        );
+        let rel = (std / want_std - 1.0).abs();
+        assert!(
+            rel < 4.0 * 0.45 / n.sqrt(),
+            "layer {l}: std {std} vs {want_std}"
+        );
+        // Flat: ten equal bins, each within 4σ of n/10 (binomial).
+        let mut bins = [0usize; 10];
+        for w in v {
+            bins[(((w + limit) / (2.0 * limit) * 10.0) as usize).min(9)] += 1;
+        }
+        let sigma = (n * 0.1 * 0.9).sqrt();
+        for (i, &c) in bins.iter().enumerate() {
+            assert!(
+                (c as f64 - n / 10.0).abs() < 4.0 * sigma,
+                "layer {l}: bin {i} holds {c} of {n}"
+            );
+        }
+    }
+}
+
+/// Ember trains the CNN from **Keras's exact initial weights, in Keras's exact sample
+/// orders** (recorded by `tests/fixtures/from_scratch/paired.py` into
+/// `$EMBER_PAIRED_DIR`, default `/tmp/ember_from_scratch_paired`; not committed: 3.6 MB)
+/// and must reach Keras's test accuracy seed by seed, on average within 0.5 points.
+///
+/// This is the experiment that explains the CNN gap of
+/// `cnn_from_scratch_matches_keras_accuracy`. Measured (20 seeds, release build):
+/// Ember 0.9175 vs Keras 0.9180 mean, paired difference −0.05 ± 0.12 points (standard
+/// error), per-seed correlation 0.95 (the trajectories agree to ~1e-4 in the first
+/// epoch's loss and drift apart slowly in float rounding, so a seed's accuracy can still
+/// move by a point or two). So Ember's training (Adam, cosine schedule step counting,
+/// BatchNormalization's batch and moving statistics, the last partial batch of 28,
+/// inference-mode prediction) reproduces Keras's; what remains between the unpaired
+/// means is which initial weights and orders each framework happens to draw.
+///
+/// Ignored: needs the recorded files (about 20 minutes of Keras to regenerate) and takes
+/// ~2 s per seed in release, minutes in debug. Run with
+/// `cargo test --release -p ember-tests --test from_scratch -- --ignored keras_init --nocapture`.
+#[test]
+#[ignore = "needs Keras's recorded weights and orders: run tests/fixtures/from_scratch/paired.py first"]
+fn cnn_from_keras_init_and_shuffles_matches_keras() {
+    let dir = std::env::var("EMBER_PAIRED_DIR")
+        .unwrap_or_else(|_| "/tmp/ember_from_scratch_paired".to_string());
+    let dir = std::path::Path::new(&dir);
+    let keras_acc: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("cnn_accuracy.json"))
+            .expect("run tests/fixtures/from_scratch/paired.py first"),
+    )
+    .unwrap();
+    let k = keras();
+    let recipe = &k["cnn"];
+    let lr = recipe["learning_rate"].as_f64().unwrap() as f32;
+    let epochs = recipe["epochs"].as_u64().unwrap() as usize;
+    let (x, labels) = digits();
+    let mut diffs = Vec::new();
+    for (seed, want) in keras_acc.as_object().unwrap() {
+        let seed: u64 = seed.parse().unwrap();
+        let read = |what: &str| {
+            ember_cli::tensor_file::read_npy(&dir.join(format!("cnn_{seed}_{what}.npy")))
+                .unwrap()
+                .data
+        };
+        let (w0, perm) = (read("w0"), read("perm"));
+        assert_eq!(perm.len(), epochs * TRAIN);
+        let blob = build("cnn", seed);
+        let cfg = TrainConfig {
+            batch_size: 32,
+            optimizer: Optimizer::adam(Adam {
+                learning_rate: lr,
+                ..Adam::DEFAULT
+            })
+            .with_schedule(LearningRateSchedule::CosineDecay(CosineDecay::new(
+                lr,
+                (epochs * TRAIN.div_ceil(32)) as f32,
+            ))),
+            loss: Loss::categorical_crossentropy(),
+            trainable: Trainable::All,
+        };
+        let mut arena =
+            AlignedBytes::zeroed(Sequential::<f32>::training_bytes(blob.as_slice(), &cfg).unwrap());
+        let mut m =
+            Sequential::<f32>::for_training(blob.as_slice(), arena.as_mut_slice(), cfg).unwrap();
+        m.set_trainable_params(&w0).unwrap();
+        let (mut bx, mut by) = (vec![0.0f32; 32 * 64], vec![0.0f32; 32 * 10]);
+        for order in perm.chunks(TRAIN) {
+            for batch in order.chunks(32) {
+                by.fill(0.0);
+                for (k, &i) in batch.iter().enumerate() {
+                    let i = i as usize;
+                    bx[k * 64..(k + 1) * 64].copy_from_slice(&x[i * 64..(i + 1) * 64]);
+                    by[k * 10 + labels[i]] = 1.0;
+                }
+                let b = batch.len();
+                m.train_on_batch(&bx[..b * 64], &by[..b * 10]).unwrap();
+            }
+        }
+        let mut out = vec![0.0f32; TEST * 10];
+        m.predict(&x[TRAIN * 64..], &mut out).unwrap();
+        let correct = out
+            .chunks(10)
+            .zip(&labels[TRAIN..])
+            .filter(|(p, &l)| argmax(p) == l)
+            .count();
+        let acc = correct as f64 / TEST as f64;
+        let want = want.as_f64().unwrap();
+        println!("seed {seed}: ember {acc:.4} keras {want:.4}");
+        diffs.push(acc - want);
+    }
+    let n = diffs.len() as f64;
+    let mean = diffs.iter().sum::<f64>() / n;
+    let se = (diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0) / n).sqrt();
+    println!("paired difference (ember - keras): {mean:.4} ± {se:.4} over {n} seeds");
+    assert!(n >= 5.0, "too few seeds recorded: {n}");
+    assert!(mean.abs() <= 0.005, "paired difference {mean:.4} ± {se:.4}");
 }
