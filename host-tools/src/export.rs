@@ -124,21 +124,10 @@ pub fn blob_layers(blob: &[u8]) -> Result<(String, Vec<BlobLayer>)> {
 /// letter and a capital; lower-cased. `Conv2D` → `conv2d`, `ReLU` → `re_lu`,
 /// `BatchNormalization` → `batch_normalization`.
 pub fn snake_case(class: &str) -> String {
-    let b: Vec<char> = class
-        .chars()
-        .filter(|c| c.is_alphanumeric() || *c == '_')
-        .collect();
-    let mut out = String::new();
-    for (i, &c) in b.iter().enumerate() {
-        let capital_word =
-            c.is_ascii_uppercase() && i > 0 && b.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-        let after_lower = c.is_ascii_uppercase() && i > 0 && b[i - 1].is_ascii_lowercase();
-        if capital_word || after_lower {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
+    // Class names past 40 characters (custom layers only) are lower-cased whole.
+    ember_nn::model::keras_snake_case(class)
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_else(|_| class.to_ascii_lowercase())
 }
 
 /// Keras's keys for a list of class names in model order: `snake_case(class)`, then

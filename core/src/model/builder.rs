@@ -121,7 +121,7 @@ pub(super) fn keras_names<const N: usize>(
 ) -> Result<Vec<String<NAME_LEN>, N>> {
     let mut names: Vec<String<NAME_LEN>, N> = Vec::new();
     for (i, config) in layers.iter().enumerate() {
-        let base = snake_case(config.keras_class())?;
+        let base = keras_snake_case(config.keras_class())?;
         let repeats = layers[..i]
             .iter()
             .filter(|c| c.keras_class() == config.keras_class())
@@ -245,11 +245,22 @@ pub fn default_initializer(config: &LayerConfig, param: usize) -> Option<Initial
     }
 }
 
-/// Keras's `to_snake_case` of a class name: `_` between a character and a following
+/// Keras's `to_snake_case` of a class name (`keras/src/utils/naming.py`): characters
+/// other than letters, digits and `_` dropped, `_` between a character and a following
 /// capitalized word, then between a lower-case letter and a capital; lower-cased
-/// (`DepthwiseConv2D` → `depthwise_conv2d`, `ReLU` → `re_lu`, `PReLU` → `p_re_lu`).
-fn snake_case(class: &str) -> Result<String<NAME_LEN>> {
-    let b = class.as_bytes();
+/// (`DepthwiseConv2D` → `depthwise_conv2d`, `ReLU` → `re_lu`, `PReLU` → `p_re_lu`). Keras
+/// names fresh layers and keys their saved weights with it. [`Error::InvalidConfig`] past
+/// 40 characters.
+pub fn keras_snake_case(class: &str) -> Result<String<NAME_LEN>> {
+    let mut word: Vec<u8, NAME_LEN> = Vec::new();
+    for c in class
+        .bytes()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    {
+        word.push(c)
+            .map_err(|_| Error::InvalidConfig("layer class name too long"))?;
+    }
+    let b = word.as_slice();
     let mut out = String::new();
     let too_long = |_| Error::InvalidConfig("layer class name too long");
     for (i, &c) in b.iter().enumerate() {
@@ -266,7 +277,7 @@ fn snake_case(class: &str) -> Result<String<NAME_LEN>> {
 
 #[cfg(test)]
 mod tests {
-    use super::snake_case;
+    use super::keras_snake_case as snake_case;
 
     #[test]
     fn snake_case_is_keras_s() {

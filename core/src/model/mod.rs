@@ -19,7 +19,7 @@ mod runtime;
 mod sequential;
 mod train;
 
-pub use builder::{default_initializer, SequentialBuilder};
+pub use builder::{default_initializer, keras_snake_case, SequentialBuilder};
 pub use dataset::{Dataset, SliceDataset};
 pub use fit::{evaluate, fit, FitBufferSizes, FitBuffers, FitOptions};
 pub use functional::{Functional, FunctionalPlan};
