@@ -14,6 +14,7 @@
 
 use ember_cli::blob_file::AlignedBytes;
 use ember_nn::blob::{checksum, HEADER_LEN};
+use ember_nn::model::Functional;
 use ember_nn::{Adam, Loss, Optimizer, Scalar, Sequential, Sgd, TrainConfig, Trainable, Q16_16};
 use libfuzzer_sys::fuzz_target;
 
@@ -51,6 +52,42 @@ fn infer<T: Scalar>(blob: &[u8]) {
     let x = vec![T::ZERO; x_len];
     let mut y = vec![T::ZERO; y_len];
     let _ = m.predict(&x, &mut y);
+}
+
+/// The graph runtime on the same blob (chains and graphs): predict on 3 zero samples.
+fn infer_graph<T: Scalar>(blob: &[u8]) {
+    let Ok(needed) = Functional::<T>::inference_bytes(blob, BATCH) else {
+        return;
+    };
+    if needed > CAP {
+        return;
+    }
+    let mut arena = AlignedBytes::zeroed(needed);
+    let Ok(mut m) = Functional::<T>::new(blob, arena.as_mut_slice(), BATCH) else {
+        return;
+    };
+    let g = m.graph().clone();
+    let mut xs = Vec::new();
+    for s in g.inputs() {
+        match s.len().checked_mul(3) {
+            Some(n) if elems_fit::<T>(n) => xs.push(vec![T::ZERO; n]),
+            _ => return,
+        }
+    }
+    let mut ys = Vec::new();
+    for &o in g.outputs() {
+        match g
+            .tensor_shape(o as usize)
+            .ok()
+            .and_then(|s| s.len().checked_mul(3))
+        {
+            Some(n) if elems_fit::<T>(n) => ys.push(vec![T::ZERO; n]),
+            _ => return,
+        }
+    }
+    let xr: Vec<&[T]> = xs.iter().map(|v| v.as_slice()).collect();
+    let mut yr: Vec<&mut [T]> = ys.iter_mut().map(|v| v.as_mut_slice()).collect();
+    let _ = m.predict(&xr, &mut yr);
 }
 
 fn train<T: Scalar>(blob: &[u8], selector: u8) {
@@ -121,6 +158,8 @@ fn run(blob: &[u8], selector: u8, sizing_batch: Option<usize>) {
     }
     infer::<f32>(blob);
     infer::<Q16_16>(blob);
+    infer_graph::<f32>(blob);
+    infer_graph::<Q16_16>(blob);
     train::<f32>(blob, selector);
     train::<Q16_16>(blob, selector);
 }
