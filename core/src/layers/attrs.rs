@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::MAX_PARAMS;
+/// Parameter tensors a [`LayerAttrs`] can regularize or constrain: the first 4 of a
+/// layer (the blob stores exactly 4 slots of each; a `Bidirectional`'s 6 tensors carry
+/// none).
+pub const ATTR_PARAMS: usize = 4;
 use crate::constraints::Constraint;
 use crate::regularizers::Regularizer;
 use crate::{Error, Result, Shape};
@@ -35,17 +38,17 @@ pub struct LayerAttrs {
     /// size as Keras does.
     pub activity_regularizer: Option<Regularizer>,
     /// Penalty per parameter tensor.
-    pub regularizers: [Option<Regularizer>; MAX_PARAMS],
+    pub regularizers: [Option<Regularizer>; ATTR_PARAMS],
     /// Projection per parameter tensor, applied after each update.
-    pub constraints: [Option<Constraint>; MAX_PARAMS],
+    pub constraints: [Option<Constraint>; ATTR_PARAMS],
 }
 
 impl LayerAttrs {
     /// No regularizer, no constraint (every layer of a v1 blob).
     pub const NONE: LayerAttrs = LayerAttrs {
         activity_regularizer: None,
-        regularizers: [None; MAX_PARAMS],
-        constraints: [None; MAX_PARAMS],
+        regularizers: [None; ATTR_PARAMS],
+        constraints: [None; ATTR_PARAMS],
     };
 
     /// Whether the layer has no attribute at all.
@@ -53,18 +56,18 @@ impl LayerAttrs {
         *self == LayerAttrs::NONE
     }
 
-    /// With regularizer `r` on parameter `index` (ignored when `index >= MAX_PARAMS`;
+    /// With regularizer `r` on parameter `index` (ignored when `index >= ATTR_PARAMS`;
     /// [`LayerAttrs::check`] refuses indices the layer does not have).
     pub const fn with_regularizer(mut self, index: usize, r: Regularizer) -> Self {
-        if index < MAX_PARAMS {
+        if index < ATTR_PARAMS {
             self.regularizers[index] = Some(r);
         }
         self
     }
 
-    /// With constraint `c` on parameter `index` (ignored when `index >= MAX_PARAMS`).
+    /// With constraint `c` on parameter `index` (ignored when `index >= ATTR_PARAMS`).
     pub const fn with_constraint(mut self, index: usize, c: Constraint) -> Self {
-        if index < MAX_PARAMS {
+        if index < ATTR_PARAMS {
             self.constraints[index] = Some(c);
         }
         self

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::recurrent::cell::Cell;
+use super::recurrent::layer as rnn;
 use super::Lambda;
 use super::{backward_masked_default, TensorMask};
 use super::{
@@ -17,6 +19,7 @@ use super::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
 };
+use super::{Bidirectional, SimpleRNN, GRU, LSTM};
 use super::{Embedding, ParametricSoftplus, ThresholdedLinear};
 use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut};
 
@@ -130,6 +133,14 @@ pub enum LayerConfig {
     Dot(Dot),
     /// [`Lambda`], a registered user function (variant 51).
     Lambda(Lambda),
+    /// [`SimpleRNN`] (variant 52).
+    SimpleRNN(SimpleRNN),
+    /// [`LSTM`] (variant 53).
+    LSTM(LSTM),
+    /// [`GRU`] (variant 54).
+    GRU(GRU),
+    /// [`Bidirectional`] (variant 55).
+    Bidirectional(Bidirectional),
 }
 
 impl LayerConfig {
@@ -188,6 +199,10 @@ impl LayerConfig {
             LayerConfig::Concatenate(_) => Concatenate::KERAS_CLASS,
             LayerConfig::Dot(_) => Dot::KERAS_CLASS,
             LayerConfig::Lambda(_) => Lambda::KERAS_CLASS,
+            LayerConfig::SimpleRNN(_) => SimpleRNN::CLASS,
+            LayerConfig::LSTM(_) => LSTM::CLASS,
+            LayerConfig::GRU(_) => GRU::CLASS,
+            LayerConfig::Bidirectional(_) => "Bidirectional",
         }
     }
 
@@ -246,6 +261,10 @@ impl LayerConfig {
             | LayerConfig::Concatenate(_)
             | LayerConfig::Dot(_) => Err(self.takes_several_inputs()),
             LayerConfig::Lambda(l) => l.output_shape(input),
+            LayerConfig::SimpleRNN(c) => rnn::output_shape(c, &[input]),
+            LayerConfig::LSTM(c) => rnn::output_shape(c, &[input]),
+            LayerConfig::GRU(c) => rnn::output_shape(c, &[input]),
+            LayerConfig::Bidirectional(c) => c.output_shape(&[input]),
         }
     }
 
@@ -304,6 +323,10 @@ impl LayerConfig {
             | LayerConfig::Concatenate(_)
             | LayerConfig::Dot(_) => Ok(ParamShapes::new()),
             LayerConfig::Lambda(l) => l.param_shapes(input),
+            LayerConfig::SimpleRNN(c) => rnn::param_shapes(c, input),
+            LayerConfig::LSTM(c) => rnn::param_shapes(c, input),
+            LayerConfig::GRU(c) => rnn::param_shapes(c, input),
+            LayerConfig::Bidirectional(c) => c.param_shapes(input),
         }
     }
 
@@ -362,6 +385,10 @@ impl LayerConfig {
             | LayerConfig::Concatenate(_)
             | LayerConfig::Dot(_) => 0,
             LayerConfig::Lambda(l) => l.macs(input),
+            LayerConfig::SimpleRNN(c) => rnn::macs(c, input),
+            LayerConfig::LSTM(c) => rnn::macs(c, input),
+            LayerConfig::GRU(c) => rnn::macs(c, input),
+            LayerConfig::Bidirectional(c) => c.macs(input),
         }
     }
 
@@ -450,6 +477,10 @@ impl LayerConfig {
             | LayerConfig::Concatenate(_)
             | LayerConfig::Dot(_) => Err(self.takes_several_inputs()),
             LayerConfig::Lambda(l) => l.forward(params, x, y, ctx),
+            LayerConfig::SimpleRNN(_)
+            | LayerConfig::LSTM(_)
+            | LayerConfig::GRU(_)
+            | LayerConfig::Bidirectional(_) => Err(self.needs_scratch()),
             #[allow(unreachable_patterns)] // every family compiled in
             other => Err(other.not_compiled()),
         }
@@ -548,6 +579,10 @@ impl LayerConfig {
             | LayerConfig::Concatenate(_)
             | LayerConfig::Dot(_) => Err(self.takes_several_inputs()),
             LayerConfig::Lambda(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
+            LayerConfig::SimpleRNN(_)
+            | LayerConfig::LSTM(_)
+            | LayerConfig::GRU(_)
+            | LayerConfig::Bidirectional(_) => Err(self.needs_scratch()),
             #[allow(unreachable_patterns)] // every family compiled in
             other => Err(other.not_compiled()),
         }
@@ -682,6 +717,10 @@ impl LayerConfig {
             LayerConfig::BatchNormalization(_) | LayerConfig::LayerNormalization(_) => {
                 Some("normalization")
             }
+            LayerConfig::SimpleRNN(_)
+            | LayerConfig::LSTM(_)
+            | LayerConfig::GRU(_)
+            | LayerConfig::Bidirectional(_) => Some("recurrent"),
             _ => None,
         }
     }
@@ -695,12 +734,13 @@ impl LayerConfig {
             Some("resizing") => cfg!(feature = "resizing"),
             Some("pooling") => cfg!(feature = "pooling"),
             Some("normalization") => cfg!(feature = "normalization"),
+            Some("recurrent") => cfg!(feature = "recurrent"),
             Some(_) => false,
         }
     }
 
     /// The error for running a layer whose family is not compiled in.
-    fn not_compiled(&self) -> Error {
+    pub(in crate::layers) fn not_compiled(&self) -> Error {
         Error::LayerNotCompiled {
             class: self.keras_class(),
             feature: self.feature().unwrap_or(""),

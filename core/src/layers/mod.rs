@@ -13,6 +13,7 @@
 
 mod activations;
 mod attrs;
+mod call;
 mod config;
 mod conv;
 mod conv_transpose;
@@ -25,6 +26,7 @@ mod masked;
 mod merge;
 mod normalization;
 mod pooling;
+pub(crate) mod recurrent;
 mod regularization;
 mod reshaping;
 mod resizing;
@@ -52,6 +54,7 @@ pub use pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
 };
+pub use recurrent::{BiMerge, Bidirectional, Recurrent, RecurrentLayer, SimpleRNN, GRU, LSTM};
 pub use regularization::{AlphaDropout, Dropout, GaussianDropout, GaussianNoise};
 pub use reshaping::{Flatten, Permute, RepeatVector, Reshape};
 pub use resizing::{
@@ -67,8 +70,9 @@ use heapless::Vec;
 use crate::{Result, Scalar, Shape, TensorView, TensorViewMut};
 pub(crate) use masked::backward_masked_default;
 
-/// Most parameter tensors a layer has (Dense: 2; BatchNormalization will need 4).
-pub const MAX_PARAMS: usize = 4;
+/// Most parameter tensors a layer has (Dense: 2; BatchNormalization: 4;
+/// `Bidirectional(LSTM)`: 6).
+pub const MAX_PARAMS: usize = 6;
 
 /// Shapes of a layer's parameters, in Keras's weight order.
 pub type ParamShapes = Vec<Shape, MAX_PARAMS>;

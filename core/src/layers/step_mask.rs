@@ -19,13 +19,26 @@ pub enum MaskRule {
     /// `compute_mask`): Dense, the activation layers, dropout and noise, BatchNormalization,
     /// LayerNormalization.
     Keeps,
-    /// Uses the mask and drops it: `GlobalAveragePooling1D` (the masked mean).
+    /// Uses the mask and drops it: `GlobalAveragePooling1D` (the masked mean), and the
+    /// recurrent layers returning their last output.
     Consumes,
+    /// Uses the mask and passes it on: the recurrent layers with `return_sequences`
+    /// (Keras's `RNN.compute_mask` returns the input mask then).
+    ConsumesAndKeeps,
     /// Drops the mask (Keras warns that the layer "will destroy the mask information"):
     /// every other single-input layer.
     Drops,
     /// A merge: Keras combines its inputs' masks; Ember refuses masked inputs to merges.
     Merges,
+}
+
+/// A recurrent layer's rule.
+fn recurrent_rule(return_sequences: bool) -> MaskRule {
+    if return_sequences {
+        MaskRule::ConsumesAndKeeps
+    } else {
+        MaskRule::Consumes
+    }
 }
 
 impl LayerConfig {
@@ -49,6 +62,14 @@ impl LayerConfig {
             | LayerConfig::BatchNormalization(_)
             | LayerConfig::LayerNormalization(_) => MaskRule::Keeps,
             LayerConfig::GlobalAveragePooling1D(_) => MaskRule::Consumes,
+            LayerConfig::SimpleRNN(c) => recurrent_rule(c.rnn.return_sequences),
+            LayerConfig::LSTM(c) => recurrent_rule(c.rnn.return_sequences),
+            LayerConfig::GRU(c) => recurrent_rule(c.rnn.return_sequences),
+            LayerConfig::Bidirectional(c) => recurrent_rule(match c.layer {
+                super::RecurrentLayer::SimpleRNN(l) => l.rnn.return_sequences,
+                super::RecurrentLayer::LSTM(l) => l.rnn.return_sequences,
+                super::RecurrentLayer::GRU(l) => l.rnn.return_sequences,
+            }),
             c if c.is_merge() => MaskRule::Merges,
             _ => MaskRule::Drops,
         }

@@ -248,7 +248,7 @@ impl<'a, T: Scalar, const N: usize> Graph<'a, T, N> {
                 Some(first as u16)
             }
             MaskRule::Keeps => input_mask,
-            MaskRule::Consumes => {
+            rule @ (MaskRule::Consumes | MaskRule::ConsumesAndKeeps) => {
                 if let Some(src) = input_mask {
                     let x = self.tensor_shape(first)?;
                     let ids = self.inputs[src as usize];
@@ -258,7 +258,10 @@ impl<'a, T: Scalar, const N: usize> Graph<'a, T, N> {
                         ));
                     }
                 }
-                None
+                match rule {
+                    MaskRule::ConsumesAndKeeps => input_mask,
+                    _ => None,
+                }
             }
             MaskRule::Drops => None,
             MaskRule::Merges => {

@@ -24,6 +24,7 @@ use crate::{Error, Result, Scalar};
 /// | layer state (copied from the blob) | — | Σ state tensors of the included layers (BatchNormalization's moving statistics) |
 /// | activations | intermediate outputs, planned so that dead buffers are reused | every layer output of a batch (saved for backward) |
 /// | gradient buffers | — | 2 × batch × widest layer output (ping-pong) |
+/// | scratch | the recurrent layers' working memory: the most any one layer needs ([`crate::layers::LayerConfig::scratch_elems`]; 0 without recurrent layers) | the same, with the backward pass's saved steps for the layers it runs through |
 ///
 /// Which tensors train is per tensor ([`crate::Trainable::tensors`]): only those are
 /// copied, get gradients and optimizer slots; the others (e.g. the kernels under
@@ -51,6 +52,9 @@ pub struct MemoryPlan<const N: usize = DEFAULT_MAX_LAYERS> {
     pub activations_bytes: usize,
     /// Bytes of the backward pass's gradient buffers.
     pub gradient_buffers_bytes: usize,
+    /// Bytes of scratch memory (recurrent layers' state, gates and saved steps), shared by
+    /// all layers.
+    pub scratch_bytes: usize,
     /// Elements of one gradient buffer.
     pub(crate) gbuf_elems: usize,
     /// Element offset of each layer's output inside the activations region (`None`: the
@@ -80,6 +84,7 @@ impl<const N: usize> MemoryPlan<N> {
             + self.state_bytes
             + self.activations_bytes
             + self.gradient_buffers_bytes
+            + self.scratch_bytes
     }
 
     /// The tensors of layer `layer` that train (Keras order; empty for inference plans and
@@ -117,6 +122,7 @@ impl<const N: usize> MemoryPlan<N> {
         for k in 0..n {
             let _ = act_offsets.push(offsets.get(k).map(|&o| o / size));
         }
+        let scratch_bytes = scratch_bytes(layers, |_| false, size)?;
         Ok(MemoryPlan {
             batch,
             params_bytes: 0,
@@ -125,6 +131,7 @@ impl<const N: usize> MemoryPlan<N> {
             state_bytes: 0,
             activations_bytes,
             gradient_buffers_bytes: 0,
+            scratch_bytes,
             gbuf_elems: 0,
             act_offsets,
             regions: ParamRegions::frozen(n),
@@ -154,6 +161,9 @@ impl<const N: usize> MemoryPlan<N> {
         let gbuf_bytes = tensor_bytes(batch, widest, size)?;
         let gradient_buffers_bytes = gbuf_bytes.checked_mul(2).ok_or(Error::InvalidShape)?;
         let r = RegionBytes::of(&regions, config, size, act_bytes, gradient_buffers_bytes)?;
+        // The backward pass runs from the last layer down to the lowest that trains.
+        let lowest = regions.param_offsets.iter().position(|o| o.is_some());
+        let scratch_bytes = scratch_bytes(layers, |k| lowest.is_some_and(|lo| k >= lo), size)?;
         Ok(MemoryPlan {
             batch,
             params_bytes: r.params,
@@ -162,12 +172,27 @@ impl<const N: usize> MemoryPlan<N> {
             state_bytes: r.state,
             activations_bytes: act_bytes,
             gradient_buffers_bytes,
+            scratch_bytes,
             gbuf_elems: gbuf_bytes / size,
             act_offsets,
             regions,
             training: true,
         })
     }
+}
+
+/// Bytes of the scratch region: the most any layer `k` needs, with its backward pass when
+/// `backward(k)`.
+fn scratch_bytes<T>(
+    layers: &[super::graph::LayerEntry<'_, T>],
+    backward: impl Fn(usize) -> bool,
+    size: usize,
+) -> Result<usize> {
+    let mut most = 0usize;
+    for (k, l) in layers.iter().enumerate() {
+        most = most.max(l.config.scratch_elems(&[l.input], backward(k))?);
+    }
+    tensor_bytes(1, most, size)
 }
 
 /// [`MemoryPlan`] and [`crate::Sequential`] run chains; graphs run in

@@ -44,7 +44,7 @@ pub(super) fn weight_loss<T: Scalar, const N: usize>(
 ) -> Result<T> {
     let mut total = T::ZERO;
     for_each_tensor(layers, regions, |l, i, range| {
-        if let Some(r) = l.attrs.regularizers[i] {
+        if let Some(r) = l.attrs.regularizers.get(i).copied().flatten() {
             total = total + r.value(params.get(range).ok_or(Error::NotTraining)?);
         }
         Ok(())
@@ -73,12 +73,14 @@ pub(super) fn add_weight_gradients<T: Scalar, const N: usize>(
     params: &[T],
     grads: &mut [T],
 ) -> Result<()> {
-    for_each_tensor(layers, plan, |l, i, range| match l.attrs.regularizers[i] {
-        Some(r) => r.add_gradient(
-            params.get(range.clone()).ok_or(Error::NotTraining)?,
-            grads.get_mut(range).ok_or(Error::NotTraining)?,
-        ),
-        None => Ok(()),
+    for_each_tensor(layers, plan, |l, i, range| {
+        match l.attrs.regularizers.get(i).copied().flatten() {
+            Some(r) => r.add_gradient(
+                params.get(range.clone()).ok_or(Error::NotTraining)?,
+                grads.get_mut(range).ok_or(Error::NotTraining)?,
+            ),
+            None => Ok(()),
+        }
     })
 }
 
@@ -89,13 +91,15 @@ pub(super) fn apply_constraints<T: Scalar, const N: usize>(
     plan: &ParamRegions<N>,
     params: &mut [T],
 ) -> Result<()> {
-    for_each_tensor(layers, plan, |l, i, range| match l.attrs.constraints[i] {
-        Some(c) => {
-            let shapes = l.config.param_shapes(l.input)?;
-            let shape = *shapes.get(i).ok_or(Error::NotTraining)?;
-            c.apply(params.get_mut(range).ok_or(Error::NotTraining)?, shape)
+    for_each_tensor(layers, plan, |l, i, range| {
+        match l.attrs.constraints.get(i).copied().flatten() {
+            Some(c) => {
+                let shapes = l.config.param_shapes(l.input)?;
+                let shape = *shapes.get(i).ok_or(Error::NotTraining)?;
+                c.apply(params.get_mut(range).ok_or(Error::NotTraining)?, shape)
+            }
+            None => Ok(()),
         }
-        None => Ok(()),
     })
 }
 

@@ -21,6 +21,8 @@ pub struct Sequential<'a, T, const N: usize = DEFAULT_MAX_LAYERS> {
     plan: MemoryPlan<N>,
     activations: &'a mut [T],
     gbufs: &'a mut [T],
+    /// The recurrent layers' working memory ([`MemoryPlan::scratch_bytes`]).
+    scratch: &'a mut [T],
     training: Option<Training<'a, T>>,
 }
 
@@ -42,12 +44,15 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
         let graph = Graph::parse(blob)?;
         let plan = MemoryPlan::inference(&graph, batch)?;
         let total = plan.total_bytes();
-        let activations = typed::<T>(arena, total)?;
+        let all = typed::<T>(arena, total)?;
+        let (activations, scratch) =
+            all.split_at_mut(plan.activations_bytes / core::mem::size_of::<T>());
         Ok(Sequential {
             graph,
             plan,
             activations,
             gbufs: &mut [],
+            scratch,
             training: None,
         })
     }
@@ -67,11 +72,14 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             graph.layers(),
             config,
         )?;
+        let (gbufs, scratch) =
+            gbufs.split_at_mut(plan.gradient_buffers_bytes / core::mem::size_of::<T>());
         Ok(Sequential {
             graph,
             plan,
             activations,
             gbufs,
+            scratch,
             training: Some(training),
         })
     }
@@ -240,19 +248,21 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
             let xv = TensorView::new(l.input.with_batch(b)?, x_k)?;
             let yv = TensorView::new(l.output.with_batch(b)?, y_k)?;
             let ids = self.graph.nodes()[k].input_mask.map(|_| x);
-            l.config.backward_with_step_mask(
+            let mut dxs = [if want_dx {
+                Some(&mut dx[..b * l.input.len()])
+            } else {
+                None
+            }];
+            l.config.backward_call(
                 &ps,
-                xv,
+                &[xv],
                 ids,
                 yv,
                 &mut dy[..b * l.output.len()],
-                if want_dx {
-                    Some(&mut dx[..b * l.input.len()])
-                } else {
-                    None
-                },
+                &mut dxs,
                 dparams,
                 mask,
+                self.scratch,
                 &layer_context(&ctx, &self.plan.regions, k, k, l),
             )?;
             core::mem::swap(&mut dy, &mut dx);
@@ -288,13 +298,15 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
                     None => {
                         let yv = TensorViewMut::new(out_shape, &mut self.activations[dst])?;
                         let xv = TensorView::new(in_shape, x)?;
-                        l.config.forward_with_step_mask(&ps, xv, ids, yv, &lctx)?;
+                        l.config
+                            .forward_call(&ps, &[xv], ids, yv, self.scratch, &lctx)?;
                     }
                     Some(src) => {
                         let (xs, ys) = split_pair(self.activations, src.clone(), dst)?;
                         let xv = TensorView::new(in_shape, xs)?;
                         let yv = TensorViewMut::new(out_shape, ys)?;
-                        l.config.forward_with_step_mask(&ps, xv, ids, yv, &lctx)?;
+                        l.config
+                            .forward_call(&ps, &[xv], ids, yv, self.scratch, &lctx)?;
                     }
                 }
             }
@@ -330,11 +342,12 @@ impl<'a, T: Scalar, const N: usize> Sequential<'a, T, N> {
         };
         let ps = params_of(&self.training, &self.plan.regions, k, l);
         let ids = self.graph.nodes()[k].input_mask.map(|_| x);
-        l.config.forward_with_step_mask(
+        l.config.forward_call(
             &ps,
-            TensorView::new(l.input.with_batch(b)?, src)?,
+            &[TensorView::new(l.input.with_batch(b)?, src)?],
             ids,
             TensorViewMut::new(l.output.with_batch(b)?, y)?,
+            self.scratch,
             &layer_context(ctx, &self.plan.regions, k, k, l),
         )
     }

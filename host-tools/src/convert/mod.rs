@@ -35,6 +35,7 @@ mod merge;
 mod normalization;
 mod options;
 mod pooling;
+mod recurrent;
 mod resizing;
 mod training_attrs;
 
@@ -67,7 +68,8 @@ ZeroPadding2D, Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, MaxPooling1D,
 MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, \
 GlobalAveragePooling1D, GlobalAveragePooling2D, BatchNormalization, LayerNormalization, \
 Embedding, ParametricSoftplus, ThresholdedLinear, \
-Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot, Lambda";
+Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot, Lambda, SimpleRNN, \
+LSTM, GRU, Bidirectional";
 
 /// One Ember layer produced from a Keras layer (a Keras layer gives one or two).
 struct Lowered<'k> {
@@ -173,6 +175,11 @@ fn effective_layers(layers: &[KerasLayer]) -> Result<Vec<(Cow<'_, KerasLayer>, b
     layers
         .iter()
         .map(|l| {
+            if l.class_name == "Bidirectional" {
+                let mut b = l.clone();
+                b.weights = recurrent::bidirectional_weights(&l.weights);
+                return Ok((Cow::Owned(b), false));
+            }
             if l.class_name != "TimeDistributed" {
                 return Ok((Cow::Borrowed(l), false));
             }
@@ -477,6 +484,10 @@ pub fn layer_config(l: &KerasLayer) -> Result<LayerConfig> {
         "Minimum" => LayerConfig::Minimum(merge::minimum(l)?),
         "Concatenate" => LayerConfig::Concatenate(merge::concatenate(l)?),
         "Dot" => LayerConfig::Dot(merge::dot(l)?),
+        "SimpleRNN" => LayerConfig::SimpleRNN(recurrent::simple_rnn(l)?),
+        "LSTM" => LayerConfig::LSTM(recurrent::lstm(l)?),
+        "GRU" => LayerConfig::GRU(recurrent::gru(l)?),
+        "Bidirectional" => LayerConfig::Bidirectional(recurrent::bidirectional(l)?),
         _ => {
             return Err(Error::UnsupportedLayer {
                 layer: l.name.clone(),
@@ -520,6 +531,14 @@ pub fn layer_attrs(l: &KerasLayer) -> Result<LayerAttrs> {
             &[
                 ("depthwise", Some(0)),
                 ("pointwise", Some(1)),
+                ("bias", flag("use_bias").then_some(2)),
+            ],
+        ),
+        "SimpleRNN" | "LSTM" | "GRU" => training_attrs::training_attrs(
+            l,
+            &[
+                ("kernel", Some(0)),
+                ("recurrent", Some(1)),
                 ("bias", flag("use_bias").then_some(2)),
             ],
         ),

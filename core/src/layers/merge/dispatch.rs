@@ -2,7 +2,9 @@
 //! every node, merge or not.
 
 use super::{Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract};
-use crate::layers::{Context, LayerConfig, TensorMask};
+use crate::layers::recurrent::layer as rnn;
+use crate::layers::SimpleRNN;
+use crate::layers::{Context, LayerConfig, TensorMask, GRU, LSTM};
 use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut};
 
 impl LayerConfig {
@@ -26,6 +28,10 @@ impl LayerConfig {
             LayerConfig::Minimum(l) => l.input_count_ok(n),
             LayerConfig::Concatenate(l) => l.input_count_ok(n),
             LayerConfig::Dot(l) => l.input_count_ok(n),
+            LayerConfig::SimpleRNN(_) => rnn::input_count_ok::<SimpleRNN>(n),
+            LayerConfig::LSTM(_) => rnn::input_count_ok::<LSTM>(n),
+            LayerConfig::GRU(_) => rnn::input_count_ok::<GRU>(n),
+            LayerConfig::Bidirectional(l) => l.input_count_ok(n),
             _ => n == 1,
         }
     }
@@ -42,6 +48,10 @@ impl LayerConfig {
             LayerConfig::Minimum(l) => l.output_shape(inputs),
             LayerConfig::Concatenate(l) => l.output_shape(inputs),
             LayerConfig::Dot(l) => l.output_shape(inputs),
+            LayerConfig::SimpleRNN(c) => rnn::output_shape(c, inputs),
+            LayerConfig::LSTM(c) => rnn::output_shape(c, inputs),
+            LayerConfig::GRU(c) => rnn::output_shape(c, inputs),
+            LayerConfig::Bidirectional(c) => c.output_shape(inputs),
             _ => self.output_shape(single(inputs)?),
         }
     }
@@ -58,6 +68,7 @@ impl LayerConfig {
             LayerConfig::Minimum(l) => l.macs(inputs),
             LayerConfig::Concatenate(l) => l.macs(inputs),
             LayerConfig::Dot(l) => l.macs(inputs),
+            _ if self.is_recurrent() => inputs.first().map_or(0, |&s| self.macs(s)),
             _ => single(inputs).map_or(0, |s| self.macs(s)),
         }
     }

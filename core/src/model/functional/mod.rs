@@ -62,6 +62,8 @@ pub struct Functional<'a, T, const N: usize = DEFAULT_MAX_LAYERS> {
     plan: FunctionalPlan<N>,
     activations: &'a mut [T],
     gbufs: &'a mut [T],
+    /// The recurrent layers' working memory ([`FunctionalPlan::scratch_bytes`]).
+    scratch: &'a mut [T],
     training: Option<Training<'a, T>>,
     /// The registered Lambda functions, and per layer the index of its function.
     lambdas: &'a [LambdaFn<T>],
@@ -139,12 +141,15 @@ impl<'a, T: Scalar, const N: usize> Functional<'a, T, N> {
         let graph = Graph::parse(blob)?;
         let resolved = resolve(&graph, lambdas)?;
         let plan = FunctionalPlan::inference(&graph, batch, outputs)?;
-        let activations = typed::<T>(arena, plan.total_bytes())?;
+        let all = typed::<T>(arena, plan.total_bytes())?;
+        let (activations, scratch) =
+            all.split_at_mut(plan.activations_bytes / core::mem::size_of::<T>());
         Ok(Functional {
             graph,
             plan,
             activations,
             gbufs: &mut [],
+            scratch,
             training: None,
             lambdas,
             resolved,
@@ -192,11 +197,14 @@ impl<'a, T: Scalar, const N: usize> Functional<'a, T, N> {
             graph.layers(),
             config,
         )?;
+        let (gbufs, scratch) =
+            gbufs.split_at_mut(plan.gradient_buffers_bytes / core::mem::size_of::<T>());
         Ok(Functional {
             graph,
             plan,
             activations,
             gbufs,
+            scratch,
             training: Some(training),
             lambdas,
             resolved,
@@ -377,13 +385,11 @@ impl<'a, T: Scalar, const N: usize> Functional<'a, T, N> {
             let y = TensorViewMut::new(y_shape, dst)?;
             match self.resolved[node.layer] {
                 Some(i) => (self.lambdas[i as usize].forward)(views[0], y)?,
-                None => match step_ids(node, inputs) {
-                    Some(ids) => {
-                        l.config
-                            .forward_with_step_mask(&ps, views[0], Some(ids), y, &lctx)?
-                    }
-                    None => l.config.forward_n(&ps, &views, y, &lctx)?,
-                },
+                None => {
+                    let ids = step_ids(node, inputs);
+                    l.config
+                        .forward_call(&ps, &views, ids, y, self.scratch, &lctx)?
+                }
             }
             drop(ps);
             if let (true, Some(at), Some(t)) = (

@@ -7,7 +7,7 @@ use super::super::planner::{plan, Buffer};
 use super::super::regions::ParamRegions;
 use super::super::runtime::RegionBytes;
 use super::super::{Graph, TrainConfig, DEFAULT_MAX_LAYERS};
-use crate::blob::MAX_MODEL_IO;
+use crate::blob::{MAX_MODEL_IO, MAX_NODE_INPUTS};
 use crate::{Error, Result, Scalar};
 
 /// Where everything a graph model writes lives in the arena, and how many bytes that
@@ -40,6 +40,9 @@ pub struct FunctionalPlan<const N: usize = DEFAULT_MAX_LAYERS> {
     pub activations_bytes: usize,
     /// Bytes of the backward pass's gradient buffers.
     pub gradient_buffers_bytes: usize,
+    /// Bytes of scratch memory (the recurrent layers' state, gates and saved steps),
+    /// shared by all layer calls; 0 without recurrent layers.
+    pub scratch_bytes: usize,
     /// What the activations would take if every node output had its own buffer: the sum
     /// of all activation buffers (inference: the ones in the arena). The difference to
     /// [`FunctionalPlan::activations_bytes`] is what the planner saved.
@@ -84,6 +87,7 @@ impl<const N: usize> FunctionalPlan<N> {
             + self.state_bytes
             + self.activations_bytes
             + self.gradient_buffers_bytes
+            + self.scratch_bytes
     }
 
     /// Where each layer's trained tensors and state live.
@@ -138,6 +142,7 @@ impl<const N: usize> FunctionalPlan<N> {
         for (&k, &o) in owner.iter().zip(offsets.iter()) {
             act_offsets[k] = Some(o / size);
         }
+        let scratch_bytes = layer_scratch_bytes(graph, &needed, &[], size)?;
         Ok(FunctionalPlan {
             batch,
             params_bytes: 0,
@@ -146,6 +151,7 @@ impl<const N: usize> FunctionalPlan<N> {
             state_bytes: 0,
             activations_bytes,
             gradient_buffers_bytes: 0,
+            scratch_bytes,
             unplanned_activation_bytes: unplanned,
             outputs,
             regions: ParamRegions::frozen(graph.layers().len()),
@@ -270,6 +276,7 @@ impl<const N: usize> FunctionalPlan<N> {
             .checked_add(tensor_bytes(1, param_scratch, size)?)
             .ok_or(Error::InvalidShape)?;
         let r = RegionBytes::of(&regions, config, size, act_bytes, gradient_buffers_bytes)?;
+        let scratch_bytes = layer_scratch_bytes(graph, &needed, &backward, size)?;
         Ok(FunctionalPlan {
             batch,
             params_bytes: r.params,
@@ -278,6 +285,7 @@ impl<const N: usize> FunctionalPlan<N> {
             state_bytes: r.state,
             activations_bytes: act_bytes,
             gradient_buffers_bytes,
+            scratch_bytes,
             unplanned_activation_bytes: act_bytes,
             outputs,
             regions,
@@ -290,6 +298,34 @@ impl<const N: usize> FunctionalPlan<N> {
             training: true,
         })
     }
+}
+
+/// Bytes of the layer scratch region: the most any needed node's layer call needs, with
+/// its backward pass for the nodes in `backward`.
+fn layer_scratch_bytes<T: Scalar, const N: usize>(
+    graph: &Graph<'_, T, N>,
+    needed: &[bool],
+    backward: &[bool],
+    size: usize,
+) -> Result<usize> {
+    let mut most = 0usize;
+    for (k, node) in graph.nodes().iter().enumerate() {
+        if !needed.get(k).copied().unwrap_or(false) {
+            continue;
+        }
+        let l = &graph.layers()[node.layer];
+        let mut shapes: Vec<crate::Shape, MAX_NODE_INPUTS> = Vec::new();
+        if node.time_distributed {
+            let _ = shapes.push(l.input);
+        } else {
+            for &id in node.inputs.iter() {
+                let _ = shapes.push(graph.tensor_shape(id as usize)?);
+            }
+        }
+        let train = backward.get(k).copied().unwrap_or(false);
+        most = most.max(l.config.scratch_elems(&shapes, train)?);
+    }
+    tensor_bytes(1, most, size)
 }
 
 /// The tensors to compute: `outputs`, or the model's outputs.

@@ -272,22 +272,18 @@ impl<T: Scalar, const N: usize> Functional<'_, T, N> {
                     backward(views[0], yv, dy, dx)?;
                 }
             }
-            None => match step_ids(node, inputs) {
-                Some(ids) => l.config.backward_with_step_mask(
-                    &ps,
-                    views[0],
-                    Some(ids),
-                    yv,
-                    dy,
-                    dxs.get_mut(0).and_then(|d| d.as_deref_mut()),
-                    dparams,
-                    mask,
-                    &lctx,
-                )?,
-                None => l
-                    .config
-                    .backward_n(&ps, &views, yv, dy, &mut dxs, dparams, mask, &lctx)?,
-            },
+            None => l.config.backward_call(
+                &ps,
+                &views,
+                step_ids(node, inputs),
+                yv,
+                dy,
+                &mut dxs,
+                dparams,
+                mask,
+                self.scratch,
+                &lctx,
+            )?,
         }
         drop(dxs);
         if let (Some(r), true) = (&trained, param_written[j]) {
@@ -316,14 +312,16 @@ impl<T: Scalar, const N: usize> Functional<'_, T, N> {
                     let mut dxs: Vec<Option<&mut [T]>, MAX_NODE_INPUTS> =
                         (0..slots.len()).map(|_| None).collect();
                     dxs[i] = dx;
-                    l.config.backward_n(
+                    l.config.backward_call(
                         &ps,
                         &views,
+                        step_ids(node, inputs),
                         yv,
                         dy,
                         &mut dxs,
                         None,
                         crate::layers::TensorMask::EMPTY,
+                        self.scratch,
                         &lctx,
                     )?;
                     drop(dxs);
