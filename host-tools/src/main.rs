@@ -79,6 +79,10 @@ enum Command {
         /// that layer (inference deployments: one layer less, same outputs up to rounding).
         #[arg(long)]
         fold_batchnorm: bool,
+        /// Steps of an open time axis (a Keras input `(None, features)`, e.g. a stateful
+        /// streaming model): the blob's whole-sequence length. Streaming ignores it.
+        #[arg(long)]
+        sequence_length: Option<usize>,
         /// Keras loss name to record in the blob, replacing the Keras file's compile
         /// settings' loss (with --optimizer, records settings for a model saved without
         /// compile).
@@ -292,6 +296,7 @@ fn run(cli: Cli) -> Result<()> {
             output,
             dtype,
             fold_batchnorm,
+            sequence_length,
             loss,
             no_training_settings,
             memory,
@@ -300,6 +305,7 @@ fn run(cli: Cli) -> Result<()> {
             let options = ConvertOptions {
                 dtype,
                 fold_batchnorm,
+                sequence_length,
             };
             let training = if no_training_settings {
                 TrainingSettings::Skip

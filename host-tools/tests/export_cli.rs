@@ -297,6 +297,7 @@ fn mismatched_templates_are_refused_by_layer_name() {
         &ConvertOptions {
             dtype: DTypeChoice::F32,
             fold_batchnorm: true,
+            ..Default::default()
         },
     )
     .expect("folds");

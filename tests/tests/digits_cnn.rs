@@ -201,6 +201,7 @@ fn fold_batchnorm_into_conv_keeps_predictions() {
     let options = ConvertOptions {
         dtype: DTypeChoice::F32,
         fold_batchnorm: true,
+        ..Default::default()
     };
     let folded = convert_with(&k, &options).unwrap();
     let g = ember_nn::model::Graph::<f32>::parse(folded.as_slice()).unwrap();

@@ -138,6 +138,50 @@ impl LayerConfig {
         }
     }
 
+    /// Elements of state a streamed layer keeps between steps ([`crate::model::Stream`]):
+    /// `units` (`h`) for SimpleRNN and GRU, `2·units` (`h`, `c`) for LSTM, 0 for other
+    /// layers.
+    pub fn stream_state_elems(&self) -> usize {
+        match self {
+            LayerConfig::SimpleRNN(c) => rnn::state_elems(c),
+            LayerConfig::LSTM(c) => rnn::state_elems(c),
+            LayerConfig::GRU(c) => rnn::state_elems(c),
+            _ => 0,
+        }
+    }
+
+    /// One streamed time step of a recurrent layer (Keras's `stateful=True` fed one step
+    /// per call): reads and updates `state` ([`LayerConfig::stream_state_elems`]) with the
+    /// step input `x` (`features`), or keeps it when the step is `masked` (its token id is
+    /// 0), and writes the step's output (`units`) into `y`. `scratch` needs
+    /// [`LayerConfig::scratch_elems`] of a one-step input. `Bidirectional` and
+    /// `go_backwards` layers cannot stream ([`Error::InvalidConfig`]); non-recurrent layers
+    /// are [`Error::InvalidConfig`] too (they have no state: use `forward_call`).
+    #[allow(clippy::too_many_arguments)] // the step's tensors and buffers
+    pub fn stream_step<T: Scalar>(
+        &self,
+        params: &[&[T]],
+        x: &[T],
+        masked: bool,
+        state: &mut [T],
+        y: &mut [T],
+        scratch: &mut [T],
+    ) -> Result<()> {
+        match self {
+            #[cfg(feature = "recurrent")]
+            LayerConfig::SimpleRNN(c) => rnn::stream_step(c, params, x, masked, state, y, scratch),
+            #[cfg(feature = "recurrent")]
+            LayerConfig::LSTM(c) => rnn::stream_step(c, params, x, masked, state, y, scratch),
+            #[cfg(feature = "recurrent")]
+            LayerConfig::GRU(c) => rnn::stream_step(c, params, x, masked, state, y, scratch),
+            LayerConfig::Bidirectional(_) => Err(Error::InvalidConfig(
+                "Bidirectional cannot stream: its backward direction needs the sequence's end first",
+            )),
+            _ if self.is_recurrent() => Err(self.not_compiled()),
+            _ => Err(Error::InvalidConfig("only recurrent layers keep a stream state")),
+        }
+    }
+
     /// The error of [`LayerConfig::forward`] and friends on a recurrent layer.
     pub(in crate::layers) fn needs_scratch(&self) -> Error {
         Error::InvalidConfig(

@@ -95,11 +95,38 @@ impl<'a, const N: usize> SequentialBuilder<'a, N> {
     /// layer's shape error if the layers do not chain; [`Error::InvalidConfig`] for more
     /// than `N` layers or a layer with parameters but no known default initializer.
     pub fn write<T: Scalar>(&self, seed: u64, out: &mut [u8]) -> Result<usize> {
+        self.write_with_scratch::<T>(seed, out, &mut [])
+    }
+
+    /// Elements of `f32` scratch [`write_with_scratch`](Self::write_with_scratch) needs:
+    /// the recurrent layers' `orthogonal` recurrent kernels (0 without them).
+    pub fn scratch_len(&self) -> Result<usize> {
+        let mut most = 0;
+        let mut input = self.input;
+        for config in self.layers {
+            for (p, shape) in config.param_shapes(input)?.iter().enumerate() {
+                let need = default_initializer(config, p).map_or(0, |i| i.scratch_len(shape));
+                most = most.max(need);
+            }
+            input = config.output_shape(input)?;
+        }
+        Ok(most)
+    }
+
+    /// [`write`](Self::write) with `scratch` for the initializers that need it
+    /// ([`scratch_len`](Self::scratch_len) elements: Keras's `orthogonal` recurrent
+    /// kernels of `SimpleRNN`, `LSTM` and `GRU`).
+    pub fn write_with_scratch<T: Scalar>(
+        &self,
+        seed: u64,
+        out: &mut [u8],
+        scratch: &mut [f32],
+    ) -> Result<usize> {
         let names = self.names()?;
         let specs = self.specs::<T>(&names)?;
         let mut rng = Rng::from_seed(seed);
         write_filled(self.name, self.input, &specs, out, |l, p, shape, values| {
-            fill_default(&self.layers[l], p, shape, values, &mut rng)
+            fill_default(&self.layers[l], p, shape, values, &mut rng, scratch)
         })
     }
 
@@ -159,11 +186,22 @@ pub(super) fn fill_default<T: Scalar>(
     shape: &Shape,
     values: &mut [T],
     rng: &mut Rng,
+    scratch: &mut [f32],
 ) -> Result<()> {
     let init = default_initializer(config, p).ok_or(Error::InvalidConfig(
         "no default initializer for this layer's parameters",
     ))?;
-    init.fill(shape, values, rng, &mut [])
+    init.fill(shape, values, rng, scratch)?;
+    // Keras's LSTM `unit_forget_bias`: the forget gate's bias slice starts at 1.
+    if let LayerConfig::LSTM(l) = config {
+        if l.unit_forget_bias && l.rnn.use_bias && p == 2 {
+            let u = l.rnn.units as usize;
+            if let Some(f) = values.get_mut(u..2 * u) {
+                f.fill(T::ONE);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Keras's default initializer for parameter `param` (Keras weight order) of a layer, or
@@ -179,6 +217,7 @@ pub(super) fn fill_default<T: Scalar>(
 /// | ParametricSoftplus (Keras 1) | alpha → `0.2`, beta → `5.0` |
 /// | BatchNormalization | gamma → `ones`, beta → `zeros`, moving mean → `zeros`, moving variance → `ones` |
 /// | LayerNormalization | gamma → `ones`, beta → `zeros` |
+/// | SimpleRNN, LSTM, GRU | kernel → `glorot_uniform`, recurrent kernel → `orthogonal`, bias → `zeros` (LSTM's `unit_forget_bias`: its forget slice is set to 1 when written) |
 ///
 /// (gamma and beta only when `scale` / `center`, as in Keras.)
 ///
@@ -202,6 +241,13 @@ pub fn default_initializer(config: &LayerConfig, param: usize) -> Option<Initial
         } else {
             None
         }
+    };
+    // kernel, recurrent kernel, bias.
+    let recurrent = |use_bias: bool| match param {
+        0 => Some(GlorotUniform),
+        1 => Some(Initializer::Orthogonal { gain: 1.0 }),
+        2 if use_bias => Some(Zeros),
+        _ => None,
     };
     match config {
         LayerConfig::Dense(l) => kernel_then_bias(1, l.use_bias),
@@ -233,6 +279,9 @@ pub fn default_initializer(config: &LayerConfig, param: usize) -> Option<Initial
                 _ => None,
             }
         }
+        LayerConfig::SimpleRNN(l) => recurrent(l.rnn.use_bias),
+        LayerConfig::LSTM(l) => recurrent(l.rnn.use_bias),
+        LayerConfig::GRU(l) => recurrent(l.rnn.use_bias),
         LayerConfig::LayerNormalization(l) => {
             let n = l.scale as usize + l.center as usize;
             match param {

@@ -168,7 +168,9 @@ impl<'a, const N: usize> FunctionalBuilder<'a, N> {
             &self.spec(),
             &specs,
             out,
-            |l, p, shape, values| fill_default(&self.layers[l], p, shape, values, &mut rng),
+            |l, p, shape, values| {
+                fill_default(&self.layers[l], p, shape, values, &mut rng, &mut [])
+            },
         )
     }
 

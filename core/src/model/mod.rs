@@ -17,6 +17,7 @@ mod regions;
 mod regularization;
 mod runtime;
 mod sequential;
+mod stream;
 mod train;
 
 pub use builder::{default_initializer, keras_snake_case, SequentialBuilder};
@@ -29,6 +30,7 @@ pub use logs::{Logs, MAX_LOG_METRICS};
 pub use memory::MemoryPlan;
 pub use regions::ParamRegions;
 pub use sequential::Sequential;
+pub use stream::Stream;
 pub use train::{TrainConfig, Trainable};
 
 /// Default capacity (layers) of a [`Graph`]/[`Sequential`].

@@ -46,7 +46,7 @@ pub(super) fn convert_graph(
     let inputs = g
         .inputs
         .iter()
-        .map(|i| shape_of(&i.shape))
+        .map(|i| shape_of(&i.shape, options.sequence_length))
         .collect::<Result<Vec<Shape>>>()?;
     let n_in = inputs.len();
     let mut shapes = inputs.clone();

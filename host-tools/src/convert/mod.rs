@@ -106,6 +106,7 @@ pub fn convert(model: &KerasModel, dtype: DTypeChoice) -> Result<AlignedBytes> {
         &ConvertOptions {
             dtype,
             fold_batchnorm: false,
+            ..Default::default()
         },
     )
 }
@@ -120,6 +121,10 @@ pub struct ConvertOptions {
     /// [`fold`]). The model computes the same function in inference (up to float
     /// rounding) with one layer less; the moving statistics can no longer train.
     pub fold_batchnorm: bool,
+    /// The length of an open time axis (`--sequence-length`): a Keras input
+    /// `(batch, None, features)` (stateful streaming models are often saved so) gets this
+    /// many steps. `None`: open dimensions are an error.
+    pub sequence_length: Option<usize>,
 }
 
 /// [`convert`] with [`ConvertOptions`].
@@ -148,7 +153,7 @@ pub fn convert_with_training(
         return graph::convert_graph(model, &effective, options, training);
     }
     let dtype = options.dtype;
-    let input = input_shape(model)?;
+    let input = input_shape(model, options)?;
     let (mut lowered, _) = lower(&effective)?;
     // Check weight shapes against what each layer expects, with Keras-level messages.
     let mut shape = input;
@@ -378,19 +383,23 @@ fn encode<T: Scalar>(
     }
 }
 
-fn input_shape(model: &KerasModel) -> Result<Shape> {
-    shape_of(&model.input_shape)
+fn input_shape(model: &KerasModel, options: &ConvertOptions) -> Result<Shape> {
+    shape_of(&model.input_shape, options.sequence_length)
 }
 
-/// The Ember shape (no batch) of a Keras batch shape such as `[None, 8, 8, 1]`.
-fn shape_of(batch_shape: &[Option<usize>]) -> Result<Shape> {
+/// The Ember shape (no batch) of a Keras batch shape such as `[None, 8, 8, 1]`; an open
+/// first axis (the time axis of a sequence) takes `sequence_length` when given.
+fn shape_of(batch_shape: &[Option<usize>], sequence_length: Option<usize>) -> Result<Shape> {
     let dims = batch_shape.get(1..).unwrap_or(&[]);
     let dims = dims
         .iter()
-        .map(|d| {
+        .enumerate()
+        .map(|(i, d)| {
+            let d = if i == 0 { d.or(sequence_length) } else { *d };
             d.ok_or_else(|| {
                 Error::Config(format!(
-                    "input shape {batch_shape:?} has an open dimension; Ember needs fixed sizes"
+                    "input shape {batch_shape:?} has an open dimension; Ember needs fixed sizes \
+                     (an open time axis: convert with --sequence-length N)"
                 ))
             })
         })

@@ -293,3 +293,29 @@ pub(crate) fn backward<T: Scalar, C: Cell>(
     }
     Ok(())
 }
+
+/// State elements a streamed cell keeps between steps.
+pub(crate) fn state_elems<C: Cell>(cell: &C) -> usize {
+    C::STATES * cell.units()
+}
+
+/// One streamed step of a cell layer (see [`crate::layers::LayerConfig::stream_step`]).
+#[allow(clippy::too_many_arguments)] // the step's tensors and buffers
+pub(crate) fn stream_step<T: Scalar, C: Cell>(
+    cell: &C,
+    params: &[&[T]],
+    x: &[T],
+    masked: bool,
+    state: &mut [T],
+    y: &mut [T],
+    scratch: &mut [T],
+) -> Result<()> {
+    cell.validate()?;
+    if cell.options().go_backwards {
+        return Err(Error::InvalidConfig(
+            "a go_backwards layer cannot stream: it needs the sequence's end first",
+        ));
+    }
+    let p = cell_params(cell, params, x.len())?;
+    sequence::stream_step(cell, &p, x, masked, state, y, scratch)
+}

@@ -374,3 +374,48 @@ pub(crate) fn backward_sample<T: Scalar, C: Cell>(
     }
     Ok(())
 }
+
+/// One streamed step: advances `state` (`STATES·units`, read and written in place) by the
+/// input `x` (`n_in`), or keeps it when the step is `masked`, and writes the step's output
+/// into `y` (`units`). The streaming twin of [`forward_sample`] on a one-step sequence.
+#[allow(clippy::too_many_arguments)] // the step's tensors and buffers
+pub(crate) fn stream_step<T: Scalar, C: Cell>(
+    cell: &C,
+    p: &CellParams<'_, T>,
+    x: &[T],
+    masked: bool,
+    state: &mut [T],
+    y: &mut [T],
+    scratch: &mut [T],
+) -> Result<()> {
+    let u = cell.units();
+    let d = Dims {
+        steps: 1,
+        n_in: x.len(),
+    };
+    check_len(C::STATES * u, state.len())?;
+    check_len(u, y.len())?;
+    if masked {
+        if cell.options().zero_output_for_mask {
+            y.fill(T::ZERO);
+        } else {
+            y.copy_from_slice(&state[..u]);
+        }
+        return Ok(());
+    }
+    let parts = split(cell, d, false, scratch)?;
+    parts.state.copy_from_slice(state);
+    let drops = Drops::default();
+    cell.step(
+        p,
+        x,
+        &drops,
+        parts.state,
+        parts.other,
+        parts.extra,
+        parts.work,
+    )?;
+    state.copy_from_slice(parts.other);
+    y.copy_from_slice(&state[..u]);
+    Ok(())
+}

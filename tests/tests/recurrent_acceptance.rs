@@ -1,0 +1,140 @@
+//! Issue 5's acceptance: sentiment models trained in Keras on padded drug reviews
+//! (`tests/fixtures/sentiment`: `Embedding(mask_zero) -> LSTM -> Dense(sigmoid)` and
+//! `Embedding(mask_zero) -> Bidirectional(GRU) -> Dense(sigmoid)`) convert and match
+//! Keras on every test review, whole-sequence and (LSTM) streamed one token at a time;
+//! and stateful Keras LSTM/GRU models stream on the device with Keras's step-by-step
+//! outputs (`tests/fixtures/recurrent/stream_*`).
+
+use ember_cli::convert::{convert, convert_with, ConvertOptions, DTypeChoice};
+use ember_cli::keras::read_keras_file;
+use ember_nn::model::Stream;
+use ember_nn::{Scalar, Sequential, Q16_16};
+use ember_tests::{assert_close, fixture, npy, worst_summary};
+
+fn blob(dir: &str, file: &str, dtype: DTypeChoice) -> ember_cli::blob_file::AlignedBytes {
+    convert(&read_keras_file(&fixture(dir, file)).unwrap(), dtype).unwrap()
+}
+
+/// Whole-sequence predictions of `blob` on `x` (`n` samples).
+fn predict<T: Scalar>(blob: &[u8], x: &[f32], n: usize, out: usize) -> Vec<f32> {
+    let batch = 16;
+    let mut arena = vec![0u8; Sequential::<T>::inference_bytes(blob, batch).unwrap() + 16];
+    let off = arena.as_ptr().align_offset(16);
+    let mut m = Sequential::<T>::new(blob, &mut arena[off..], batch).unwrap();
+    let xq: Vec<T> = x.iter().map(|&v| T::from_f32(v)).collect();
+    let mut y = vec![T::ZERO; n * out];
+    m.predict(&xq, &mut y).unwrap();
+    y.iter().map(|v| v.to_f32()).collect()
+}
+
+/// Streams each of `seqs` (`steps · step_len` values each) one step at a time from a
+/// fresh state; returns every step's output.
+fn stream<T: Scalar>(blob: &[u8], seqs: &[f32], steps: usize, out: usize) -> Vec<f32> {
+    let mut arena = vec![0u8; Stream::<T>::arena_bytes(blob).unwrap() + 16];
+    let off = arena.as_ptr().align_offset(16);
+    let mut state = vec![T::ZERO; Stream::<T>::state_elems(blob).unwrap()];
+    let mut s = Stream::<T>::new(blob, &mut arena[off..], &mut state).unwrap();
+    let step_len = s.step_input_len();
+    assert_eq!(s.step_output_len(), out);
+    let mut ys = Vec::new();
+    for seq in seqs.chunks(steps * step_len) {
+        s.reset_states();
+        for x in seq.chunks(step_len) {
+            let xq: Vec<T> = x.iter().map(|&v| T::from_f32(v)).collect();
+            let mut y = vec![T::ZERO; out];
+            s.step(&xq, &mut y).unwrap();
+            ys.extend(y.iter().map(|v| v.to_f32()));
+        }
+    }
+    ys
+}
+
+#[test]
+fn sentiment_models_match_keras_on_every_test_review() {
+    let ids = npy("sentiment", "test_ids.npy");
+    let n = ids.shape[0];
+    assert_eq!(n, 343);
+    let labels = npy("sentiment", "test_labels.npy").data;
+    for (file, want) in [
+        ("lstm.keras", "lstm_pred.npy"),
+        ("lstm.h5", "lstm_pred.npy"),
+        ("bigru.keras", "bigru_pred.npy"),
+    ] {
+        let b = blob("sentiment", file, DTypeChoice::F32);
+        let y = predict::<f32>(b.as_slice(), &ids.data, n, 1);
+        let want = npy("sentiment", want).data;
+        println!("{file}: {}", worst_summary(&y, &want));
+        assert_close(file, &y, &want, 1e-5, 1e-6);
+        let correct = y
+            .iter()
+            .zip(&labels)
+            .filter(|(&p, &l)| (p > 0.5) == (l > 0.5))
+            .count();
+        println!(
+            "{file}: test accuracy {:.1}%",
+            100.0 * correct as f32 / n as f32
+        );
+        // Q16.16 on the same blob: the same decisions except at the boundary.
+        let bq = blob("sentiment", file, DTypeChoice::Fixed);
+        let yq = predict::<Q16_16>(bq.as_slice(), &ids.data, n, 1);
+        let worst = yq
+            .iter()
+            .zip(&y)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        println!("{file}: Q16.16 worst |diff| {worst:e}");
+        assert!(worst < 5e-3, "{file}: Q16.16 {worst}");
+    }
+}
+
+#[test]
+fn lstm_sentiment_streams_token_by_token_like_keras() {
+    let ids = npy("sentiment", "test_ids.npy");
+    let want = npy("sentiment", "lstm_prefix_pred.npy");
+    let (n, steps) = (want.shape[0], want.shape[1]);
+    let b = blob("sentiment", "lstm.keras", DTypeChoice::F32);
+    let got = stream::<f32>(b.as_slice(), &ids.data[..n * steps], steps, 1);
+    println!("streamed prefixes: {}", worst_summary(&got, &want.data));
+    assert_close("streamed", &got, &want.data, 1e-5, 1e-6);
+    // Every test review streamed: the last step is the whole-sequence prediction (the
+    // trailing padding is masked: the state and output stay).
+    let whole = npy("sentiment", "lstm_pred.npy").data;
+    let all = stream::<f32>(b.as_slice(), &ids.data, steps, 1);
+    let last: Vec<f32> = all.chunks(steps).map(|c| c[steps - 1]).collect();
+    assert_close("streamed, last step", &last, &whole, 1e-5, 1e-6);
+}
+
+#[test]
+fn stateful_keras_models_stream_with_keras_outputs() {
+    for kind in ["lstm", "gru"] {
+        let x = npy("recurrent", &format!("stream_{kind}_x.npy"));
+        let (n, steps) = (x.shape[0], x.shape[1]);
+        let want = npy("recurrent", &format!("stream_{kind}_y.npy")).data;
+        // Saved with an open time axis, `Input(batch_shape=(1, None, 3))`.
+        let k = read_keras_file(&fixture("recurrent", &format!("stream_{kind}.keras"))).unwrap();
+        assert!(convert(&k, DTypeChoice::F32).is_err(), "open time axis");
+        let options = ConvertOptions {
+            sequence_length: Some(steps),
+            ..Default::default()
+        };
+        let b = convert_with(&k, &options).unwrap();
+        let whole_run = predict::<f32>(b.as_slice(), &x.data, n, 2);
+        let got = stream::<f32>(b.as_slice(), &x.data, steps, 2);
+        println!("{kind}: streamed {}", worst_summary(&got, &want));
+        assert_close(kind, &got, &want, 1e-5, 1e-6);
+        let whole = npy("recurrent", &format!("stream_{kind}_whole.npy")).data;
+        let last: Vec<f32> = got
+            .chunks(2 * steps)
+            .flat_map(|c| c[2 * steps - 2..].to_vec())
+            .collect();
+        assert_close(&format!("{kind} last step"), &last, &whole, 1e-5, 1e-6);
+        assert_close(
+            &format!("{kind} whole sequence"),
+            &whole_run,
+            &whole,
+            1e-5,
+            1e-6,
+        );
+        assert_eq!(last.len(), 2 * n);
+    }
+}
