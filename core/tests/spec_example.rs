@@ -217,3 +217,27 @@ fn training_record_example_bytes() {
     );
     assert_eq!(TrainConfig::from_blob(&plain.0[..n], 4).unwrap(), None);
 }
+
+/// The spec's recurrent example: `LSTM(8)` with Keras's defaults, and a Bidirectional of it.
+#[test]
+fn recurrent_example_bytes() {
+    use ember_nn::layers::{BiMerge, Bidirectional, RecurrentLayer, LSTM};
+    let mut buf = [0u8; 64];
+    let lstm = LayerConfig::LSTM(LSTM::new(8));
+    let bytes = postcard::to_slice(&lstm, &mut buf).unwrap();
+    assert_eq!(
+        bytes,
+        [
+            0x35, 0x08, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0x03, 0x02, 0x01
+        ]
+    );
+    let bi = LayerConfig::Bidirectional(Bidirectional {
+        layer: RecurrentLayer::LSTM(LSTM::new(8)),
+        backward_layer: None,
+        merge_mode: BiMerge::Sum,
+    });
+    let bytes = postcard::to_slice(&bi, &mut buf).unwrap();
+    assert_eq!((bytes[0], bytes[1], bytes[2]), (0x37, 0x01, 0x08)); // 55, LSTM, units 8
+    assert_eq!(&bytes[bytes.len() - 2..], [0x00, 0x01]); // default backward, sum
+}
