@@ -98,6 +98,12 @@ pub struct Summary {
     /// Breakdown of training memory: params, grads, optimizer, layer state (moving
     /// statistics), activations, gradient buffers.
     pub training_breakdown: [usize; 6],
+    /// Training memory's scratch region: the recurrent layers' state, gates and saved
+    /// steps (0 without recurrent layers); part of [`Summary::arena_training_bytes`].
+    pub training_scratch_bytes: usize,
+    /// Models with recurrent layers that can stream ([`ember_nn::model::Stream`]): its
+    /// arena bytes and the state buffer's elements.
+    pub stream: Option<StreamSummary>,
     /// Graphs: the inference arena's activation bytes as planned (dead buffers reused);
     /// `None` for chains.
     pub inference_activations_bytes: Option<usize>,
@@ -105,6 +111,26 @@ pub struct Summary {
     /// (no reuse); the difference to [`Summary::inference_activations_bytes`] is what the
     /// planner saves. `None` for chains.
     pub inference_unplanned_activation_bytes: Option<usize>,
+}
+
+/// What streaming a recurrent model one step at a time needs.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct StreamSummary {
+    /// Exact arena bytes ([`ember_nn::model::Stream::arena_bytes`]).
+    pub arena_bytes: usize,
+    /// Elements of the caller's state buffer ([`ember_nn::model::Stream::state_elems`]).
+    pub state_elems: usize,
+}
+
+/// The streaming figures of a blob with recurrent layers that can stream.
+fn stream_summary<T: Scalar>(blob: &[u8], recurrent: bool) -> Option<StreamSummary> {
+    if !recurrent {
+        return None;
+    }
+    Some(StreamSummary {
+        arena_bytes: ember_nn::model::Stream::<T>::arena_bytes(blob).ok()?,
+        state_elems: ember_nn::model::Stream::<T>::state_elems(blob).ok()?,
+    })
 }
 
 /// Summarises a blob for inference batches of `batch` and the training configuration
@@ -205,6 +231,8 @@ fn summarize_as<T: Scalar>(blob: &[u8], batch: usize, train: &TrainConfig) -> Re
             training.activations_bytes,
             training.gradient_buffers_bytes,
         ],
+        training_scratch_bytes: training.scratch_bytes,
+        stream: stream_summary::<T>(blob, graph.layers().iter().any(|l| l.config.is_recurrent())),
         inference_activations_bytes: None,
         inference_unplanned_activation_bytes: None,
         layers,
@@ -292,6 +320,8 @@ fn summarize_graph<T: Scalar>(
             training.activations_bytes,
             training.gradient_buffers_bytes,
         ],
+        training_scratch_bytes: training.scratch_bytes,
+        stream: None,
         inference_activations_bytes: Some(inference.activations_bytes),
         inference_unplanned_activation_bytes: Some(inference.unplanned_activation_bytes),
         layers,
@@ -492,8 +522,18 @@ fn render_totals(s: &Summary, out: &mut String) {
         ));
     }
     let b = s.training_breakdown;
+    let scratch = match s.training_scratch_bytes {
+        0 => String::new(),
+        n => format!(" + scratch {n}"),
+    };
     out.push_str(&format!(
-        " Arena, training ({}): {} bytes\n   = params {} + grads {} + optimizer {} + layer state {} + activations {} + gradient buffers {}\n",
+        " Arena, training ({}): {} bytes\n   = params {} + grads {} + optimizer {} + layer state {} + activations {} + gradient buffers {}{scratch}\n",
         s.training_config, s.arena_training_bytes, b[0], b[1], b[2], b[3], b[4], b[5]
     ));
+    if let Some(st) = s.stream {
+        out.push_str(&format!(
+            " Streaming (one step per call, ember_nn::model::Stream): arena {} bytes, state {} elements\n",
+            st.arena_bytes, st.state_elems
+        ));
+    }
 }
