@@ -159,3 +159,30 @@ fn fixed_point_tracks_f32() {
     println!("worst |f32 - Q16.16| over all cases: {worst:e}");
     assert!(worst < 2e-3, "{worst}");
 }
+
+/// A tf.keras 2 file means Keras 2's `hard_sigmoid` (`clip(0.2·x + 0.5, 0, 1)`), which
+/// Keras 3 replaced by `clip(x/6 + 0.5, 0, 1)`: the converter reads the name by the file's
+/// Keras version (`tests/fixtures/recurrent/keras2_hard_sigmoid.py`).
+#[test]
+fn keras2_files_keep_keras2_hard_sigmoid() {
+    use ember_cli::convert::{convert, DTypeChoice};
+    use ember_cli::keras::read_keras_file;
+    use ember_nn::{Activation, Sequential};
+    let k = read_keras_file(&ember_tests::fixture(DIR, "keras2_hard_sigmoid.h5")).unwrap();
+    let blob = convert(&k, DTypeChoice::F32).unwrap();
+    let x = npy(DIR, "keras2_hard_sigmoid_x.npy");
+    let want = npy(DIR, "keras2_hard_sigmoid_y.npy").data;
+    let mut arena = vec![0u8; Sequential::<f32>::inference_bytes(blob.as_slice(), 4).unwrap()];
+    let mut m = Sequential::<f32>::new(blob.as_slice(), &mut arena, 4).unwrap();
+    match m.graph().layers()[0].config {
+        LayerConfig::LSTM(l) => {
+            assert_eq!(l.recurrent_activation, Activation::HardSigmoidKeras2);
+            assert_eq!(l.activation, Activation::HardSigmoidKeras2);
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut y = vec![0.0f32; want.len()];
+    m.predict(&x.data, &mut y).unwrap();
+    println!("keras2 hard_sigmoid: {}", worst_summary(&y, &want));
+    assert_close("keras2 hard_sigmoid", &y, &want, 1e-5, 1e-6);
+}

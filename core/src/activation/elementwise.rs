@@ -43,6 +43,22 @@ pub fn hard_sigmoid_grad<T: Scalar>(y: T, d: T) -> T {
     }
 }
 
+/// Keras 2's `hard_sigmoid`: `clip(0.2·x + 0.5, 0, 1)`.
+pub fn hard_sigmoid_keras2<T: Scalar>(x: T) -> T {
+    (x * T::from_f32(0.2) + T::from_f32(0.5))
+        .max(T::ZERO)
+        .min(T::ONE)
+}
+
+/// Keras 2's `hard_sigmoid'`: `0.2` where `0 < y < 1`, else 0.
+pub fn hard_sigmoid_keras2_grad<T: Scalar>(y: T, d: T) -> T {
+    if y > T::ZERO && y < T::ONE {
+        d * T::from_f32(0.2)
+    } else {
+        T::ZERO
+    }
+}
+
 /// `softplus(x) = log(1 + e^x)`, as JAX's `logaddexp(x, 0) = max(x, 0) + log1p(e^-|x|)`.
 pub fn softplus<T: Scalar>(x: T) -> T {
     x.max(T::ZERO) + via_f32(abs(x), |a| libm::log1pf(libm::expf(-a)))

@@ -91,11 +91,15 @@ pub enum Activation {
     Squareplus,
     /// `log_softmax` over the last axis: `x − max − log Σ e^(x − max)`.
     LogSoftmax,
+    /// Keras 2's `hard_sigmoid`, `clip(0.2·x + 0.5, 0, 1)` — what the name means in files
+    /// written by Keras ≤ 2 / tf.keras 2 (Keras 3's is [`Activation::HardSigmoid`],
+    /// `clip(x/6 + 0.5, 0, 1)`); the converter picks it for those files.
+    HardSigmoidKeras2,
 }
 
 impl Activation {
     /// Every activation, in blob index order.
-    pub const ALL: [Activation; 27] = [
+    pub const ALL: [Activation; 28] = [
         Activation::Linear,
         Activation::Relu,
         Activation::Sigmoid,
@@ -123,6 +127,7 @@ impl Activation {
         Activation::SparseSigmoid,
         Activation::Squareplus,
         Activation::LogSoftmax,
+        Activation::HardSigmoidKeras2,
     ];
 
     /// The Keras name (`"relu"`, …) as Keras 3 serializes it (`swish` is saved as
@@ -156,6 +161,7 @@ impl Activation {
             Activation::SparseSigmoid => "sparse_sigmoid",
             Activation::Squareplus => "squareplus",
             Activation::LogSoftmax => "log_softmax",
+            Activation::HardSigmoidKeras2 => "hard_sigmoid_keras2",
         }
     }
 
@@ -204,6 +210,7 @@ impl Activation {
             Activation::Tanh => map(y, |v| v.tanh()),
             Activation::Softmax => softmax::forward(y, last, 1),
             Activation::HardSigmoid => map(y, ew::hard_sigmoid),
+            Activation::HardSigmoidKeras2 => map(y, ew::hard_sigmoid_keras2),
             Activation::Softplus => map(y, ew::softplus),
             Activation::Softsign => map(y, ew::softsign),
             Activation::Elu => map(y, |v| ew::elu(v, T::ONE)),
@@ -266,6 +273,7 @@ impl Activation {
             Activation::Tanh => zip(dy, y, |v, d| d * (T::ONE - v * v)),
             Activation::Softmax => softmax::backward(y, dy, last, 1),
             Activation::HardSigmoid => zip(dy, y, ew::hard_sigmoid_grad),
+            Activation::HardSigmoidKeras2 => zip(dy, y, ew::hard_sigmoid_keras2_grad),
             Activation::Softplus => zip(dy, y, ew::softplus_grad),
             Activation::Softsign => zip(dy, y, ew::softsign_grad),
             Activation::Elu => zip(dy, y, |v, d| ew::elu_grad_y(v, T::ONE, d)),

@@ -148,7 +148,8 @@ pub fn convert_with_training(
 ) -> Result<AlignedBytes> {
     let training = compile::training_record(model, training)?;
     let training = training.as_ref();
-    let effective = effective_layers(&model.layers)?;
+    let keras2 = keras2_layers(model);
+    let effective = effective_layers(keras2.as_deref().unwrap_or(&model.layers))?;
     if model.graph.is_some() || effective.iter().any(|(_, td)| *td) {
         return graph::convert_graph(model, &effective, options, training);
     }
@@ -172,6 +173,54 @@ pub fn convert_with_training(
             encode::<Q16_16>(model, &topology, &lowered, &fixed(&params), training)
         }
     }
+}
+
+/// Whether the file was written by Keras 1/2 (tf.keras 2): its `keras_version`.
+fn is_keras2(model: &KerasModel) -> bool {
+    model
+        .keras_version
+        .as_deref()
+        .and_then(|v| v.split('.').next())
+        .and_then(|major| major.parse::<u32>().ok())
+        .is_some_and(|major| major <= 2)
+}
+
+/// A Keras-2 file's layers with the names whose function changed in Keras 3 renamed to
+/// Ember's Keras-2 variant: `hard_sigmoid` was `clip(0.2·x + 0.5, 0, 1)` before Keras 3
+/// ([`ember_nn::Activation::HardSigmoidKeras2`]). `None` when nothing changes.
+fn keras2_layers(model: &KerasModel) -> Option<Vec<KerasLayer>> {
+    fn rename(v: &mut Value) -> bool {
+        let mut changed = false;
+        match v {
+            Value::Object(o) => {
+                for (k, x) in o.iter_mut() {
+                    let is_activation = k == "activation" || k == "recurrent_activation";
+                    if is_activation && x.as_str() == Some("hard_sigmoid") {
+                        *x = Value::String("hard_sigmoid_keras2".into());
+                        changed = true;
+                    } else {
+                        changed |= rename(x);
+                    }
+                }
+            }
+            Value::Array(a) => {
+                for x in a {
+                    changed |= rename(x);
+                }
+            }
+            _ => {}
+        }
+        changed
+    }
+    if !is_keras2(model) {
+        return None;
+    }
+    let mut layers = model.layers.clone();
+    let mut changed = false;
+    for l in &mut layers {
+        changed |= rename(&mut l.config);
+    }
+    changed.then_some(layers)
 }
 
 /// Each layer as the converter maps it, with whether it runs under `TimeDistributed`
