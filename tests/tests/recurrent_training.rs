@@ -372,7 +372,7 @@ fn truncated_bptt_shrinks_the_training_arena() {
     );
     let bytes = |lstm: LayerConfig| {
         let p = random_params(&lstm, input, 3, 0.5);
-        let d = vec![values(8, 1, 0.5), vec![0.1]];
+        let d = [values(8, 1, 0.5), vec![0.1]];
         let pl: Vec<&[f32]> = p.iter().map(Vec::as_slice).collect();
         let pd: Vec<&[f32]> = d.iter().map(Vec::as_slice).collect();
         let dense = LayerConfig::Dense(Dense {
