@@ -640,3 +640,72 @@ fn dropout_rates_are_the_fractions_dropped() {
         assert_rate(&what, dropped_fraction(&dx, batch, steps, n_in), p, n);
     }
 }
+
+/// In a model: `LSTM(dropout=0.3, recurrent_dropout=0.2) → Dense` trained twice from the
+/// same seed ends with the same weights, bit for bit; another seed trains differently;
+/// `predict` does not drop.
+#[test]
+fn dropout_training_in_a_model_is_seeded() {
+    let (steps, n_in, batch) = (4usize, 3usize, 4usize);
+    let input = Shape::new(&[steps, n_in]).unwrap();
+    let mut lstm = LSTM::new(5);
+    lstm.rnn.dropout = 0.3;
+    lstm.rnn.recurrent_dropout = 0.2;
+    let lstm = LayerConfig::LSTM(lstm);
+    let p = random_params(&lstm, input, 41, 0.6);
+    let d = [values(5 * 2, 42, 0.6), vec![0.1, -0.1]];
+    let pl: Vec<&[f32]> = p.iter().map(Vec::as_slice).collect();
+    let pd: Vec<&[f32]> = d.iter().map(Vec::as_slice).collect();
+    let dense = LayerConfig::Dense(Dense {
+        units: 2,
+        activation: Activation::Linear,
+        use_bias: true,
+    });
+    let b = blob_of(
+        input,
+        &[
+            LayerSpec::new("lstm", true, lstm, &pl),
+            LayerSpec::new("dense", true, dense, &pd),
+        ],
+    );
+    let x = values(batch * steps * n_in, 43, 1.0);
+    let t = values(batch * 2, 44, 1.0);
+    let cfg = TrainConfig {
+        batch_size: batch,
+        optimizer: sgd(0.1),
+        loss: Loss::mean_squared_error(),
+        trainable: Trainable::All,
+    };
+    let train = |seed: u64| {
+        let mut arena =
+            AlignedBytes::zeroed(Sequential::<f32>::training_bytes(b.as_slice(), &cfg).unwrap());
+        let mut m =
+            Sequential::<f32>::for_training(b.as_slice(), arena.as_mut_slice(), cfg).unwrap();
+        m.set_seed(seed).unwrap();
+        let losses: Vec<f32> = (0..3).map(|_| m.train_on_batch(&x, &t).unwrap()).collect();
+        let eval = m.test_on_batch(&x, &t).unwrap();
+        (losses, m.trainable_params().to_vec(), eval)
+    };
+    let a = train(5);
+    assert_eq!(a, train(5), "same seed, same training");
+    let other = train(6);
+    assert_ne!(a.0, other.0, "another seed, other masks");
+    assert_ne!(a.1, other.1);
+    // Without dropout the first loss is the inference loss; with it, it differs.
+    let mut arena =
+        AlignedBytes::zeroed(Sequential::<f32>::inference_bytes(b.as_slice(), batch).unwrap());
+    let mut m = Sequential::<f32>::new(b.as_slice(), arena.as_mut_slice(), batch).unwrap();
+    let mut y = vec![0.0f32; batch * 2];
+    m.predict(&x, &mut y).unwrap();
+    let mse: f32 = y
+        .iter()
+        .zip(&t)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f32>()
+        / y.len() as f32;
+    assert!(
+        (mse - a.0[0]).abs() > 1e-4,
+        "training loss {} vs inference {mse}",
+        a.0[0]
+    );
+}
