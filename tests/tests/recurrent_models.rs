@@ -1,12 +1,12 @@
 //! Recurrent layers inside models, against Keras 3 (`tests/fixtures/recurrent_models`,
 //! written by its `generate.py`): three Sequentials (`Embedding(mask_zero) → LSTM →
 //! Dense(softmax)`, `GRU(return_sequences) → SimpleRNN → Dense`, `Embedding(mask_zero) →
-//! Bidirectional(GRU) → Dense(sigmoid)`) and a functional model whose LSTM takes its
-//! initial states from two Dense layers on a second input (written with `blob::write_graph`
-//! from the Keras weights, and converted from tf_keras 2's `.h5`; the Keras 3 `.keras`
-//! file's `initial_state=` keyword is refused by the reader today): converted from
-//! `.keras`, predictions, and three SGD(0.1) `train_on_batch` steps (losses and every weight after
-//! the last step) with `Sequential::for_training` / `Functional::for_training`.
+//! Bidirectional(GRU) → Dense(sigmoid)`) converted from `.keras`, and a functional model
+//! whose LSTM takes its initial states from two Dense layers on a second input (written
+//! with `blob::write_graph` from the Keras weights, and converted from tf_keras 2's `.h5`;
+//! the Keras 3 `.keras` file's `initial_state=` call keyword is refused by the reader
+//! today): predictions, and three SGD(0.1) `train_on_batch` steps (losses and every weight
+//! after the last step) with `Sequential::for_training` / `Functional::for_training`.
 
 use ember_cli::blob_file::AlignedBytes;
 use ember_cli::convert::{convert, DTypeChoice};
