@@ -226,10 +226,9 @@ fn functional_lstm_with_initial_states_predicts_and_trains_like_keras() {
 }
 
 /// The same model converted from its `.keras` file. Keras 3 serializes the call as
-/// `args: [seq]`, `kwargs: {"initial_state": [h0, c0]}`; the reader
-/// (`host-tools/src/keras/tree.rs`, `check_kwargs`) refuses the keyword today.
+/// `args: [seq]`, `kwargs: {"initial_state": [h0, c0]}`; the reader makes the states the
+/// call's extra inputs.
 #[test]
-#[ignore = "converter: Keras 3's `initial_state=` call keyword is refused (tree.rs check_kwargs)"]
 fn functional_lstm_with_initial_states_converts() {
     let worst = check_init_state_model(blob("lstm_init_state").as_slice(), "lstm_init_state_y.npy");
     println!("worst relative error (|e| >= 1e-3), converted functional model: {worst:.2e}");

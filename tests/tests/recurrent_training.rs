@@ -257,8 +257,8 @@ fn model_gradients_match_finite_differences() {
 /// the parameter and input gradients equal those of the layer run on the last window
 /// alone from the state reached after the first steps (given as a constant
 /// `initial_state`): bit for bit for SimpleRNN and GRU, to rounding for the LSTM (whose
-/// cell state is recomputed in float64 here). Windows are cut from the first processed step, so the last window
-/// holds `steps − ⌊(steps − 1)/W⌋·W` steps (`W` when `W` divides `steps`).
+/// /// cell state is recomputed in float64 here). Windows end at the last step, so the last
+/// window holds exactly `W` steps.
 #[test]
 fn truncated_bptt_is_full_bptt_of_the_last_window() {
     let (batch, n_in, units) = (3usize, 2usize, 4u32);
@@ -299,7 +299,7 @@ fn truncated_bptt_is_full_bptt_of_the_last_window() {
                 call(base).forward(&ctx),
                 "{class}: y"
             );
-            let k0 = (steps - 1) / w as usize * w as usize;
+            let k0 = steps - w as usize;
             for b in 0..batch {
                 let per = steps * n_in;
                 let before = &dx[b * per..b * per + k0 * n_in];

@@ -351,6 +351,11 @@ fn keras3_call(
                 }
                 mask = refs.pop();
             }
+            // Keras 3 passes a recurrent layer's initial states as a keyword: they follow
+            // the sequence as the call's extra inputs.
+            if let Some(s) = rest.remove("initial_state").filter(|s| !s.is_null()) {
+                collect_tensors(&s, what, &mut out, 0)?;
+            }
             check_kwargs(&rest, what)?
         }
         Some(other) => {

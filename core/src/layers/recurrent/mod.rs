@@ -24,8 +24,10 @@
 //!   training memory is one sample's steps, not the batch's.
 //!
 //! **Truncated BPTT.** With [`Recurrent::bptt_window`] `= W > 0` the steps are cut into
-//! windows of `W` (in processing order): each window's forward pass starts from the
-//! previous window's final state, and gradients do not flow across a window boundary.
+//! windows of `W` (in processing order) that end at the last step (the first window holds
+//! the remainder, `steps mod W`): each window's forward pass starts from the previous
+//! window's final state, and gradients do not flow across a window boundary — so the
+//! loss on the last output flows back through exactly the last `W` steps.
 //! Scratch then holds `W` steps, whatever the sequence length. `0` (the default, and
 //! Keras's behaviour) backpropagates through the whole sequence.
 //!

@@ -32,7 +32,7 @@ pub struct Recurrent {
     /// Fraction of the recurrent state dropped while training (`recurrent_dropout=`).
     pub recurrent_dropout: f32,
     /// Ember: truncated backpropagation through time, in steps; 0 = the whole sequence
-    /// (Keras's behaviour). See the [module documentation](super).
+    /// (Keras's behaviour). See the recurrent module documentation (`ember_nn::layers`).
     pub bptt_window: u32,
 }
 

@@ -292,9 +292,15 @@ pub(crate) fn backward_sample<T: Scalar, C: Cell>(
     initial(s.init, start, u)?;
     let w = window(cell, d.steps).max(1);
     let last_k = d.steps.saturating_sub(1);
+    // Windows end at the last step: the first holds the remainder, so the loss at the
+    // end always flows back through a whole window.
+    let first = match d.steps % w {
+        0 => w,
+        r => r,
+    };
     let mut k0 = 0;
     while k0 < d.steps {
-        let k1 = (k0 + w).min(d.steps);
+        let k1 = if k0 == 0 { first } else { k0 + w }.min(d.steps);
         // Forward over the window, saving every step's record.
         for k in k0..k1 {
             let (before, here) = parts.chain.split_at_mut((k - k0) * rec);
