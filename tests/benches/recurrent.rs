@@ -7,7 +7,10 @@
 //! - `recurrent_forward`: the 50-step sequence forward (inference), f32 and Q16.16 (LSTM);
 //! - `recurrent_bptt`: one training backward pass over the 50 steps (it recomputes the
 //!   forward pass, saves each step, then backpropagates: parameter gradients and the
-//!   input's gradient), full BPTT and with `bptt_window = 10`.
+//!   input's gradient), full BPTT and with `bptt_window = 10` (with the last output
+//!   only, just the last window gets a gradient: a forward recompute plus 10 steps).
+//!
+//! Both groups report throughput in the 50-step *forward* MACs, `50·G·64·(32 + 64)`.
 //!
 //! Weights, inputs and output gradients are deterministic pseudo-random values (the
 //! kernel benches' LCG), scaled like Keras's initializers (±0.2) so the gates stay in
