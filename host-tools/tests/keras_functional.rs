@@ -153,14 +153,16 @@ fn check(file: &str, exp: &Value) -> f64 {
                 for r in &node.inputs {
                     match *r {
                         TensorRef::Input(k) => assert!(k < g.inputs.len(), "{file}: node {i}"),
-                        TensorRef::Node(j) => assert!(j < i, "{file}: node {i} not topological"),
+                        TensorRef::Node(j) | TensorRef::Output(j, _) => {
+                            assert!(j < i, "{file}: node {i} not topological")
+                        }
                     }
                 }
             }
             for r in &g.outputs {
                 match *r {
                     TensorRef::Input(k) => assert!(k < g.inputs.len()),
-                    TensorRef::Node(j) => assert!(j < g.nodes.len()),
+                    TensorRef::Node(j) | TensorRef::Output(j, _) => assert!(j < g.nodes.len()),
                 }
             }
         }

@@ -186,3 +186,66 @@ fn keras2_files_keep_keras2_hard_sigmoid() {
     println!("keras2 hard_sigmoid: {}", worst_summary(&y, &want));
     assert_close("keras2 hard_sigmoid", &y, &want, 1e-5, 1e-6);
 }
+
+/// Calls with several outputs (`tests/fixtures/recurrent/return_state.py`):
+/// `return_state=True` and `Bidirectional(merge_mode=None)`. Ember computes the outputs
+/// as one flat tensor per sample, in Keras's order ([`LayerConfig::output_parts`]); the
+/// values and `jax.grad` of `Σ_k sum(c_k · y_k)` match Keras.
+#[test]
+fn several_outputs_match_keras() {
+    let cases = ember_tests::read_cases(DIR, "return_state.json");
+    assert_eq!(cases.len(), 7);
+    for case in &cases {
+        let name = case["name"].as_str().unwrap();
+        let file = |what: &str| npy(DIR, &format!("state_{name}_{what}.npy")).data;
+        let config = layer_config(&keras_layer(case)).unwrap();
+        let input = Shape::new(&dims(&case["input_shape"])).unwrap();
+        let batch = case["batch"].as_u64().unwrap() as usize;
+        let parts = config.output_parts(&[input]).unwrap();
+        let want_parts: Vec<Vec<usize>> = case["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(dims)
+            .collect();
+        let got_parts: Vec<Vec<usize>> = parts
+            .iter()
+            .map(|s| s.dims().iter().map(|&d| d as usize).collect())
+            .collect();
+        assert_eq!(got_parts, want_parts, "{name} outputs");
+        // Interleave the outputs per sample: [y0 | y1 | ...] for each sample.
+        let flat = |arrays: &[Vec<f32>]| {
+            let mut out = Vec::new();
+            for b in 0..batch {
+                for (a, p) in arrays.iter().zip(parts.iter()) {
+                    out.extend_from_slice(&a[b * p.len()..(b + 1) * p.len()]);
+                }
+            }
+            out
+        };
+        let ys: Vec<Vec<f32>> = (0..parts.len()).map(|k| file(&format!("y{k}"))).collect();
+        let cs: Vec<Vec<f32>> = (0..parts.len()).map(|k| file(&format!("c{k}"))).collect();
+        let k = Case {
+            name: name.to_string(),
+            config,
+            input,
+            batch,
+            x: file("x"),
+            ids: case["masked"].as_bool().unwrap().then(|| file("mask")),
+            states: Vec::new(),
+            weights: (0..case["weights"].as_u64().unwrap())
+                .map(|i| file(&format!("w{i}")))
+                .collect(),
+            c: flat(&cs),
+        };
+        let r = run::<f32>(&k, &Context::default()).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        println!("{name}: y {}", worst_summary(&r.y, &flat(&ys)));
+        assert_close(&format!("{name} y"), &r.y, &flat(&ys), 1e-5, 1e-6);
+        assert_close(&format!("{name} dx"), &r.dx, &file("dx"), 1e-5, 2e-6);
+        let want_dw: Vec<f32> = (0..k.weights.len())
+            .flat_map(|i| file(&format!("dw{i}")))
+            .collect();
+        println!("{name}: dw {}", worst_summary(&r.dparams, &want_dw));
+        assert_close(&format!("{name} dw"), &r.dparams, &want_dw, 1e-5, 2e-6);
+    }
+}

@@ -138,3 +138,85 @@ fn stateful_keras_models_stream_with_keras_outputs() {
         assert_eq!(last.len(), 2 * n);
     }
 }
+
+/// Sequence to sequence (`tests/fixtures/recurrent/return_state.py`): an encoder
+/// `LSTM(return_state=True)` whose final `h` and `c` start a decoder LSTM
+/// (`initial_state=[h, c]`), then `Dense`. Converted, it predicts like Keras, and three
+/// SGD(0.1) steps on mse give Keras's losses and weights: gradients flow from the
+/// decoder back into the encoder through the returned states.
+#[test]
+fn seq2seq_with_returned_states_predicts_and_trains_like_keras() {
+    use ember_nn::model::Functional;
+    use ember_nn::{Loss, Optimizer, Sgd, TrainConfig, Trainable};
+    let b = blob("recurrent", "seq2seq.keras", DTypeChoice::F32);
+    let blob = b.as_slice();
+    let (xa, xb) = (
+        npy("recurrent", "seq2seq_xa.npy"),
+        npy("recurrent", "seq2seq_xb.npy"),
+    );
+    let want = npy("recurrent", "seq2seq_y.npy").data;
+    let batch = xa.shape[0];
+    let mut arena = vec![0u8; Functional::<f32>::inference_bytes(blob, batch).unwrap() + 16];
+    let off = arena.as_ptr().align_offset(16);
+    let mut f = Functional::<f32>::new(blob, &mut arena[off..], batch).unwrap();
+    let mut y = vec![0.0f32; want.len()];
+    f.predict(&[&xa.data, &xb.data], &mut [&mut y]).unwrap();
+    println!("seq2seq predict: {}", worst_summary(&y, &want));
+    assert_close("seq2seq predict", &y, &want, 1e-5, 1e-6);
+
+    let cfg = TrainConfig {
+        batch_size: 4,
+        optimizer: Optimizer::sgd(Sgd {
+            learning_rate: 0.1,
+            momentum: 0.0,
+            nesterov: false,
+        }),
+        loss: Loss::from_keras_name("mse").unwrap(),
+        trainable: Trainable::All,
+    };
+    let mut arena = vec![0u8; Functional::<f32>::training_bytes(blob, &cfg).unwrap() + 16];
+    let off = arena.as_ptr().align_offset(16);
+    let mut f = Functional::<f32>::for_training(blob, &mut arena[off..], cfg).unwrap();
+    let xas = npy("recurrent", "seq2seq_sgd_xa.npy").data;
+    let xbs = npy("recurrent", "seq2seq_sgd_xb.npy").data;
+    let ts = npy("recurrent", "seq2seq_sgd_t.npy").data;
+    let (na, nb, nt) = (xas.len() / 3, xbs.len() / 3, ts.len() / 3);
+    let losses: Vec<f32> = (0..3)
+        .map(|s| {
+            f.train_on_batch(
+                &[&xas[s * na..(s + 1) * na], &xbs[s * nb..(s + 1) * nb]],
+                &[&ts[s * nt..(s + 1) * nt]],
+            )
+            .unwrap()
+        })
+        .collect();
+    let want = npy("recurrent", "seq2seq_sgd_losses.npy").data;
+    println!("seq2seq losses {losses:?} vs Keras {want:?}");
+    assert_close("seq2seq losses", &losses, &want, 1e-5, 1e-6);
+    // Keras's weight order: encoder (kernel, recurrent, bias), decoder (same), head.
+    let layer = |name: &str| {
+        f.graph()
+            .layers()
+            .iter()
+            .position(|l| l.name == name)
+            .unwrap()
+    };
+    let order = [
+        ("encoder", 0),
+        ("encoder", 1),
+        ("encoder", 2),
+        ("decoder", 0),
+        ("decoder", 1),
+        ("decoder", 2),
+        ("head", 0),
+        ("head", 1),
+    ];
+    for (i, (name, p)) in order.iter().enumerate() {
+        let got = f.param(layer(name), *p).unwrap().to_vec();
+        let before = f.graph().layers()[layer(name)].params[*p];
+        assert_ne!(got.as_slice(), before, "{name}[{p}] trained");
+        let want = npy("recurrent", &format!("seq2seq_sgd_w{i}.npy")).data;
+        println!("{name}[{p}]: {}", worst_summary(&got, &want));
+        assert_close(&format!("{name}[{p}]"), &got, &want, 1e-5, 1e-6);
+    }
+}

@@ -1,6 +1,11 @@
 //! [`LayerConfig::forward_call`] and [`LayerConfig::backward_call`]: the one entry point
 //! the model runtimes use for any layer call — single-input layers, merges, the step
 //! mask's consumers and the recurrent layers with their scratch memory.
+// Without the `recurrent` family the recurrent arms (and their arguments) compile away.
+#![cfg_attr(
+    not(feature = "recurrent"),
+    allow(unused_variables, unreachable_code, dead_code)
+)]
 
 use super::recurrent::layer as rnn;
 use super::{Context, LayerConfig, TensorMask};
@@ -135,6 +140,26 @@ impl LayerConfig {
                 ctx,
             ),
             (_, xs, dxs) => self.backward_n(params, xs, y, dy, dxs, dparams, wanted, ctx),
+        }
+    }
+
+    /// The shapes of a call's outputs for the per-sample input shapes: one for most
+    /// layers; a recurrent layer with `return_state` (and `Bidirectional` with
+    /// `merge_mode=None`) returns several, computed as one flat tensor per sample
+    /// ([`LayerConfig::output_shape_n`]) in this order, which [`super::Slice`] layers cut
+    /// apart.
+    pub fn output_parts(&self, inputs: &[Shape]) -> Result<heapless::Vec<Shape, 8>> {
+        let x = || inputs.first().copied().ok_or(Error::InvalidShape);
+        match self {
+            LayerConfig::SimpleRNN(c) => rnn::output_parts(c, x()?),
+            LayerConfig::LSTM(c) => rnn::output_parts(c, x()?),
+            LayerConfig::GRU(c) => rnn::output_parts(c, x()?),
+            LayerConfig::Bidirectional(c) => c.output_parts(x()?),
+            _ => {
+                let mut one = heapless::Vec::new();
+                let _ = one.push(self.output_shape_n(inputs)?);
+                Ok(one)
+            }
         }
     }
 

@@ -19,7 +19,7 @@ use super::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
 };
-use super::{Bidirectional, SimpleRNN, GRU, LSTM};
+use super::{Bidirectional, SimpleRNN, Slice, GRU, LSTM};
 use super::{Embedding, ParametricSoftplus, ThresholdedLinear};
 use crate::{Error, Result, Scalar, Shape, TensorView, TensorViewMut};
 
@@ -141,6 +141,8 @@ pub enum LayerConfig {
     GRU(GRU),
     /// [`Bidirectional`] (variant 55).
     Bidirectional(Bidirectional),
+    /// [`Slice`], one output of a call with several (variant 56).
+    Slice(Slice),
 }
 
 impl LayerConfig {
@@ -203,6 +205,7 @@ impl LayerConfig {
             LayerConfig::LSTM(_) => LSTM::CLASS,
             LayerConfig::GRU(_) => GRU::CLASS,
             LayerConfig::Bidirectional(_) => "Bidirectional",
+            LayerConfig::Slice(_) => Slice::KERAS_CLASS,
         }
     }
 
@@ -265,6 +268,7 @@ impl LayerConfig {
             LayerConfig::LSTM(c) => rnn::output_shape(c, &[input]),
             LayerConfig::GRU(c) => rnn::output_shape(c, &[input]),
             LayerConfig::Bidirectional(c) => c.output_shape(&[input]),
+            LayerConfig::Slice(l) => l.output_shape(input),
         }
     }
 
@@ -327,6 +331,7 @@ impl LayerConfig {
             LayerConfig::LSTM(c) => rnn::param_shapes(c, input),
             LayerConfig::GRU(c) => rnn::param_shapes(c, input),
             LayerConfig::Bidirectional(c) => c.param_shapes(input),
+            LayerConfig::Slice(l) => l.param_shapes(input),
         }
     }
 
@@ -389,6 +394,7 @@ impl LayerConfig {
             LayerConfig::LSTM(c) => rnn::macs(c, input),
             LayerConfig::GRU(c) => rnn::macs(c, input),
             LayerConfig::Bidirectional(c) => c.macs(input),
+            LayerConfig::Slice(l) => l.macs(input),
         }
     }
 
@@ -481,6 +487,7 @@ impl LayerConfig {
             | LayerConfig::LSTM(_)
             | LayerConfig::GRU(_)
             | LayerConfig::Bidirectional(_) => Err(self.needs_scratch()),
+            LayerConfig::Slice(l) => l.forward(params, x, y, ctx),
             #[allow(unreachable_patterns)] // every family compiled in
             other => Err(other.not_compiled()),
         }
@@ -583,6 +590,7 @@ impl LayerConfig {
             | LayerConfig::LSTM(_)
             | LayerConfig::GRU(_)
             | LayerConfig::Bidirectional(_) => Err(self.needs_scratch()),
+            LayerConfig::Slice(l) => l.backward(params, x, y, dy, dx, dparams, ctx),
             #[allow(unreachable_patterns)] // every family compiled in
             other => Err(other.not_compiled()),
         }

@@ -30,6 +30,7 @@ pub(crate) mod recurrent;
 mod regularization;
 mod reshaping;
 mod resizing;
+mod slice;
 mod step_mask;
 mod tensor_mask;
 mod window;
@@ -61,6 +62,7 @@ pub use resizing::{
     bilinear_taps, Cropping1D, Cropping2D, Interpolation, UpSampling1D, UpSampling2D,
     ZeroPadding1D, ZeroPadding2D,
 };
+pub use slice::Slice;
 pub use step_mask::MaskRule;
 pub use tensor_mask::TensorMask;
 pub use window::{Padding, Window};

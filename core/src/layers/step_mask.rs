@@ -62,6 +62,8 @@ impl LayerConfig {
             | LayerConfig::BatchNormalization(_)
             | LayerConfig::LayerNormalization(_) => MaskRule::Keeps,
             LayerConfig::GlobalAveragePooling1D(_) => MaskRule::Consumes,
+            // The sequence output of a call with several keeps its mask; states drop it.
+            LayerConfig::Slice(l) if l.shape.rank() >= 2 => MaskRule::Keeps,
             LayerConfig::SimpleRNN(c) => recurrent_rule(c.rnn.return_sequences),
             LayerConfig::LSTM(c) => recurrent_rule(c.rnn.return_sequences),
             LayerConfig::GRU(c) => recurrent_rule(c.rnn.return_sequences),

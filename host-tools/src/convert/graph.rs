@@ -34,7 +34,7 @@ pub(super) fn convert_graph(
                 .into(),
         ));
     }
-    let (lowered, spans) = lower(effective)?;
+    let (mut lowered, spans, call_outputs) = lower(effective)?;
     let chain;
     let g: &KerasGraph = match &model.graph {
         Some(g) => g,
@@ -51,6 +51,8 @@ pub(super) fn convert_graph(
     let n_in = inputs.len();
     let mut shapes = inputs.clone();
     let mut keras_out: Vec<u16> = Vec::with_capacity(g.nodes.len());
+    // Per Keras node: the tensors of all its outputs when it returns several.
+    let mut keras_outs: Vec<Vec<u16>> = Vec::with_capacity(g.nodes.len());
     let mut nodes: Vec<NodeDesc> = Vec::new();
     let mut checked = vec![false; lowered.len()];
     // Keras 3's mask plumbing: per Keras node, the token ids a `NotEqual(ids, 0)` call
@@ -66,12 +68,13 @@ pub(super) fn convert_graph(
         })?;
         if keras_layer.0.class_name == MASK_OP {
             let ids = match kn.inputs.as_slice() {
-                [r] => tensor_id(*r, n_in, &keras_out)?,
+                [r] => tensor_id(*r, n_in, &keras_out, &keras_outs)?,
                 _ => return Err(mask_plumbing_error()),
             };
             not_equal.push(Some(ids));
             first_node.push(None);
             keras_out.push(u16::MAX);
+            keras_outs.push(Vec::new());
             continue;
         }
         not_equal.push(None);
@@ -86,18 +89,20 @@ pub(super) fn convert_graph(
         let mut ins = kn
             .inputs
             .iter()
-            .map(|r| tensor_id(*r, n_in, &keras_out))
+            .map(|r| tensor_id(*r, n_in, &keras_out, &keras_outs))
             .collect::<Result<Vec<u16>>>()?;
         if ins.contains(&u16::MAX) {
             return Err(mask_plumbing_error());
         }
-        for e in span {
+        let mut call_inputs: Vec<Shape> = Vec::new();
+        for e in span.clone() {
             let lw = &lowered[e];
             let index = u16::try_from(e).map_err(|_| Error::Config("too many layers".into()))?;
             let node = NodeDesc::call(index, &ins).map_err(|err| in_layer(lw, err))?;
             let node = if td { node.time_distributed() } else { node };
             let here: Vec<Shape> = ins.iter().map(|&t| shapes[t as usize]).collect();
             let io = node_shapes(&lw.config, &node, &here).map_err(|err| in_layer(lw, err))?;
+            call_inputs = here;
             if !checked[e] {
                 check_weights(lw, io.layer_input)?;
                 checked[e] = true;
@@ -108,11 +113,57 @@ pub(super) fn convert_graph(
             nodes.push(node);
         }
         keras_out.push(ins[0]);
+        // A call with several outputs: one Slice node per output of its flat result.
+        let slices = call_outputs.get(kn.layer).cloned().unwrap_or(0..0);
+        let mut outs = Vec::new();
+        if !slices.is_empty() {
+            let last = span
+                .end
+                .checked_sub(1)
+                .ok_or_else(|| Error::Config("empty layer".into()))?;
+            let parts = lowered[last]
+                .config
+                .output_parts(&call_inputs)
+                .map_err(|err| in_layer(&lowered[last], err))?;
+            if parts.len() != slices.len() {
+                return Err(in_layer(&lowered[last], ember_nn::Error::InvalidShape));
+            }
+            let mut start = 0u32;
+            for (e, part) in slices.zip(parts.iter()) {
+                let config = ember_nn::layers::LayerConfig::Slice(ember_nn::layers::Slice {
+                    start,
+                    shape: *part,
+                });
+                start += u32::try_from(part.len())
+                    .map_err(|_| Error::Config("output too large".into()))?;
+                if checked[e] && lowered[e].config != config {
+                    return Err(Error::Config(format!(
+                        "shared layer `{}` returns outputs of different shapes on different \
+                         calls, which one Ember layer cannot",
+                        lowered[last].keras.name
+                    )));
+                }
+                lowered[e].config = config;
+                checked[e] = true;
+                let index =
+                    u16::try_from(e).map_err(|_| Error::Config("too many layers".into()))?;
+                nodes.push(NodeDesc::call(index, &ins).map_err(|err| in_layer(&lowered[e], err))?);
+                shapes.push(*part);
+                outs.push(
+                    u16::try_from(shapes.len() - 1)
+                        .map_err(|_| Error::Config("too many layer calls".into()))?,
+                );
+            }
+            if let Some(k) = keras_out.last_mut() {
+                *k = outs[0];
+            }
+        }
+        keras_outs.push(outs);
     }
     let outputs = g
         .outputs
         .iter()
-        .map(|r| tensor_id(*r, n_in, &keras_out))
+        .map(|r| tensor_id(*r, n_in, &keras_out, &keras_outs))
         .collect::<Result<Vec<u16>>>()?;
     if outputs.contains(&u16::MAX) {
         return Err(mask_plumbing_error());
@@ -176,10 +227,11 @@ fn check_masks(
                 Some(ids) => Some(ids),
                 None => return Err(mask_plumbing_error()),
             },
-            Some(TensorRef::Input(_)) => return Err(mask_plumbing_error()),
+            Some(TensorRef::Input(_) | TensorRef::Output(..)) => return Err(mask_plumbing_error()),
         };
         let (ours, rule, name) = &derived[e];
-        if *rule == MaskRule::Consumes && *ours != keras {
+        let consumes = matches!(rule, MaskRule::Consumes | MaskRule::ConsumesAndKeeps);
+        if consumes && *ours != keras {
             return Err(Error::Config(format!(
                 "layer `{name}`: Keras passes it the mask of token ids {keras:?}, Ember derives \
                  {ours:?} from Embedding(mask_zero=True); only masks made by an Embedding and \
@@ -232,9 +284,19 @@ fn chain_graph(model: &KerasModel) -> KerasGraph {
     }
 }
 
-/// The Ember tensor id of a Keras tensor reference.
-fn tensor_id(r: TensorRef, n_in: usize, keras_out: &[u16]) -> Result<u16> {
+/// The Ember tensor id of a Keras tensor reference (`keras_outs`: every output of the
+/// calls that return several).
+fn tensor_id(r: TensorRef, n_in: usize, keras_out: &[u16], keras_outs: &[Vec<u16>]) -> Result<u16> {
     match r {
+        TensorRef::Output(n, k) => keras_outs
+            .get(n)
+            .and_then(|o| o.get(k))
+            .copied()
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "graph refers to output {k} of call {n}, which it does not have"
+                ))
+            }),
         TensorRef::Input(i) if i < n_in => {
             u16::try_from(i).map_err(|_| Error::Config("too many inputs".into()))
         }

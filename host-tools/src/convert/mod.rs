@@ -16,8 +16,8 @@ use ember_nn::blob::{
 };
 use ember_nn::layers::{
     ActivationLayer, AlphaDropout, Dense, Dropout, Flatten, GaussianDropout, GaussianNoise,
-    LayerAttrs, LayerConfig, LeakyReLU, PReLU, Permute, ReLU, RepeatVector, Reshape, Softmax,
-    ThresholdedReLU, ELU,
+    LayerAttrs, LayerConfig, LeakyReLU, PReLU, Permute, ReLU, RepeatVector, Reshape, Slice,
+    Softmax, ThresholdedReLU, ELU,
 };
 use ember_nn::{Scalar, Shape, Q16_16};
 use serde_json::Value;
@@ -155,7 +155,14 @@ pub fn convert_with_training(
     }
     let dtype = options.dtype;
     let input = input_shape(model, options)?;
-    let (mut lowered, _) = lower(&effective)?;
+    let (mut lowered, _, outputs) = lower(&effective)?;
+    if let Some(l) = outputs.iter().position(|o| !o.is_empty()) {
+        return Err(Error::Config(format!(
+            "layer `{}` returns several tensors (return_state or merge_mode=None), which only \
+             a functional model can use",
+            effective[l].0.name
+        )));
+    }
     // Check weight shapes against what each layer expects, with Keras-level messages.
     let mut shape = input;
     for lw in &lowered {
@@ -266,16 +273,25 @@ fn effective_layers(layers: &[KerasLayer]) -> Result<Vec<(Cow<'_, KerasLayer>, b
 
 /// Lowers every Keras layer to its Ember layers; also returns, per Keras layer, the range
 /// of its Ember layers.
-fn lower<'k>(
-    layers: &'k [(Cow<'k, KerasLayer>, bool)],
-) -> Result<(Vec<Lowered<'k>>, Vec<std::ops::Range<usize>>)> {
+/// Ember layers per Keras layer: each Keras layer's chain of Ember layers (its span), then,
+/// for a layer whose call returns several tensors, one [`ember_nn::layers::Slice`] per
+/// output (configured by the graph converter, which knows the shapes).
+type LoweredLayers<'k> = (
+    Vec<Lowered<'k>>,
+    Vec<std::ops::Range<usize>>,
+    Vec<std::ops::Range<usize>>,
+);
+
+fn lower<'k>(layers: &'k [(Cow<'k, KerasLayer>, bool)]) -> Result<LoweredLayers<'k>> {
     let mut lowered = Vec::new();
     let mut spans = Vec::new();
+    let mut outputs = Vec::new();
     for (l, _) in layers {
         let l: &KerasLayer = l;
         if l.class_name == "NotEqual" {
             // Keras 3's mask plumbing (see `graph`): no Ember layer.
             spans.push(lowered.len()..lowered.len());
+            outputs.push(lowered.len()..lowered.len());
             continue;
         }
         let attrs = layer_attrs(l)?;
@@ -298,8 +314,24 @@ fn lower<'k>(
             });
         }
         spans.push(start..lowered.len());
+        let first_slice = lowered.len();
+        let count = crate::keras::config::call_outputs(&l.class_name, &l.config);
+        for k in (0..count).filter(|_| count > 1) {
+            lowered.push(Lowered {
+                attrs: LayerAttrs::NONE,
+                name: format!("{}/output_{k}", l.name),
+                // A placeholder: the graph converter sets the range and shape.
+                config: LayerConfig::Slice(Slice {
+                    start: 0,
+                    shape: Shape::new(&[1])?,
+                }),
+                keras: l,
+                weights: false,
+            });
+        }
+        outputs.push(first_slice..lowered.len());
     }
-    Ok((lowered, spans))
+    Ok((lowered, spans, outputs))
 }
 
 /// Checks one Ember layer's weights against what it expects for `input`, with

@@ -66,8 +66,9 @@ fn rate(l: &KerasLayer, key: &str) -> Result<f32> {
 /// Read: `units`, `use_bias`, `return_sequences`, `go_backwards`, `stateful`,
 /// `zero_output_for_mask`, `dropout`, `recurrent_dropout`. Ignored: the initializers and
 /// `seed` (the weights come from the file; Ember draws its own dropout masks),
-/// `implementation` (the same math), `time_major=False` (Keras 2). Refused:
-/// `return_state=True` (a layer call with several outputs), `unroll=True` (Keras's
+/// `implementation` (the same math), `time_major=False` (Keras 2). `return_state=True`
+/// makes the call return several outputs (a graph converts them to `Slice` layers).
+/// Refused: `unroll=True` (Keras's
 /// unrolled loop outputs differently at masked steps), `time_major=True`, a dtype other
 /// than float32.
 fn common(l: &KerasLayer) -> Result<Recurrent> {
@@ -80,10 +81,6 @@ fn common(l: &KerasLayer) -> Result<Recurrent> {
         .ok_or_else(|| unsupported(l, "units", units_v, "a positive integer"))?
         as u32;
     for (key, what) in [
-        (
-            "return_state",
-            "false (layer calls with several outputs are not supported yet)",
-        ),
         (
             "unroll",
             "false (Keras's unrolled loop outputs differently at masked steps)",
@@ -98,6 +95,7 @@ fn common(l: &KerasLayer) -> Result<Recurrent> {
         units,
         use_bias: flag(l, "use_bias", true)?,
         return_sequences: flag(l, "return_sequences", false)?,
+        return_state: flag(l, "return_state", false)?,
         go_backwards: flag(l, "go_backwards", false)?,
         stateful: flag(l, "stateful", false)?,
         zero_output_for_mask: flag(l, "zero_output_for_mask", false)?,
@@ -209,27 +207,30 @@ fn normalized(r: RecurrentLayer, flip: bool) -> RecurrentLayer {
 
 /// `keras.layers.Bidirectional(layer, merge_mode="concat", backward_layer=None)`.
 ///
-/// `merge_mode`: `"concat"`, `"sum"`, `"mul"`, `"ave"`; `None` (two outputs) is refused.
+/// `merge_mode`: `"concat"`, `"sum"`, `"mul"`, `"ave"`, or `None` (the call returns both
+/// directions' outputs, cut apart by `Slice` layers in a graph).
 /// `backward_layer` (Keras 3 always writes it, generated or given) is kept when it
 /// differs from the forward layer with `go_backwards` flipped; it must be of the same
 /// class, `units` and `return_sequences` (checked when the layer loads).
 pub(super) fn bidirectional(l: &KerasLayer) -> Result<Bidirectional> {
     require_float32(l)?;
     let merge_v = l.config.get("merge_mode").unwrap_or(&Value::Null);
-    let merge_mode =
-        match merge_v.as_str() {
-            Some("concat") => BiMerge::Concat,
-            Some("sum") => BiMerge::Sum,
-            Some("mul") => BiMerge::Mul,
-            Some("ave") => BiMerge::Ave,
-            _ if l.config.get("merge_mode").is_none() => BiMerge::Concat,
-            _ => return Err(unsupported(
+    let merge_mode = match merge_v.as_str() {
+        Some("concat") => BiMerge::Concat,
+        Some("sum") => BiMerge::Sum,
+        Some("mul") => BiMerge::Mul,
+        Some("ave") => BiMerge::Ave,
+        _ if l.config.get("merge_mode").is_none() => BiMerge::Concat,
+        None if merge_v.is_null() => BiMerge::None,
+        _ => {
+            return Err(unsupported(
                 l,
                 "merge_mode",
                 merge_v,
-                "\"concat\", \"sum\", \"mul\" or \"ave\" (None, two outputs, is not supported yet)",
-            )),
-        };
+                "\"concat\", \"sum\", \"mul\", \"ave\" or null",
+            ))
+        }
+    };
     let layer = wrapped(l, "layer")?
         .ok_or_else(|| unsupported(l, "layer", &Value::Null, "a SimpleRNN, LSTM or GRU"))?;
     let layer = normalized(layer, false);

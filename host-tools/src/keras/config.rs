@@ -97,6 +97,43 @@ pub fn parse_keras_version(json: &[u8]) -> Result<Option<String>> {
 
 /// Interpret a parsed model config (`{"class_name": ..., "config": ...}`).
 ///
+/// How many tensors one call of `layer` returns: 1, except the recurrent layers with
+/// `return_state=True` (`[output, h]`, LSTM `[output, h, c]`) and `Bidirectional` with
+/// `merge_mode=None` (both directions' outputs) or a `return_state` layer (then also each
+/// direction's states).
+pub fn output_count(layer: &LayerConfig) -> usize {
+    call_outputs(&layer.class_name, &layer.config)
+}
+
+/// [`output_count`] from a layer's class and config.
+pub fn call_outputs(class_name: &str, c: &Value) -> usize {
+    let flag = |c: &Value, k: &str| c.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let states = |class: &str| if class == "LSTM" { 2 } else { 1 };
+    match class_name {
+        class @ ("SimpleRNN" | "LSTM" | "GRU") if flag(c, "return_state") => 1 + states(class),
+        "Bidirectional" => {
+            let inner = c.get("layer").unwrap_or(&Value::Null);
+            let class = inner
+                .get("class_name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let inner_config = inner.get("config").unwrap_or(&Value::Null);
+            let outputs = if c.get("merge_mode").is_some_and(Value::is_null) {
+                2
+            } else {
+                1
+            };
+            let returned_states = if flag(inner_config, "return_state") {
+                2 * states(class)
+            } else {
+                0
+            };
+            outputs + returned_states
+        }
+        _ => 1,
+    }
+}
+
 /// A `Sequential` or `Functional` model, possibly with nested models at any depth (see
 /// [`super::tree`] and [`super::graph`]).
 ///
@@ -108,7 +145,8 @@ pub fn parse_keras_version(json: &[u8]) -> Result<Option<String>> {
 pub fn model_from_value(value: &Value) -> Result<ModelConfig> {
     let mut layers = Vec::new();
     let tree = parse_tree(value, &mut layers)?;
-    let graph = build_graph(&tree)?;
+    let outputs: Vec<usize> = layers.iter().map(output_count).collect();
+    let graph = build_graph(&tree, &outputs)?;
     let input_shape = match graph.inputs.first() {
         Some(input) => input.shape.clone(),
         None => return Err(no_input_shape()),

@@ -50,8 +50,11 @@ pub const MAX_NODES: usize = 1 << 20;
 /// with a different number of tensors than it has inputs (a `Sequential` takes exactly
 /// one), a model inside a `Sequential` has several outputs, an `InputLayer` is called, the
 /// graph grows beyond [`MAX_NODES`] calls, or a `Sequential` has no input shape.
-pub fn build_graph(tree: &ModelTree) -> Result<KerasGraph> {
-    let mut builder = Builder { nodes: Vec::new() };
+pub fn build_graph(tree: &ModelTree, outputs: &[usize]) -> Result<KerasGraph> {
+    let mut builder = Builder {
+        nodes: Vec::new(),
+        outputs,
+    };
     let inputs = if tree.class_name == "Sequential" {
         let shape = tree.input_shape.clone().ok_or_else(no_input_shape)?;
         let name = tree
@@ -117,12 +120,14 @@ pub fn is_plain_chain(graph: &KerasGraph, layer_count: usize) -> bool {
 }
 
 /// Accumulates the flattened nodes.
-struct Builder {
+struct Builder<'o> {
     /// Nodes so far, in topological order.
     nodes: Vec<KerasNode>,
+    /// How many tensors a call of each leaf layer returns.
+    outputs: &'o [usize],
 }
 
-impl Builder {
+impl Builder<'_> {
     /// Append the calls of `model` applied to `args`; return its output tensors.
     fn expand(
         &mut self,
@@ -283,7 +288,14 @@ impl Builder {
                         },
                     };
                     let outs = match &entry.kind {
-                        EntryKind::Leaf(layer) => vec![self.push(*layer, inputs, mask)?],
+                        EntryKind::Leaf(layer) => {
+                            let first = self.push(*layer, inputs, mask)?;
+                            let n = self.nodes.len() - 1;
+                            let count = self.outputs.get(*layer).copied().unwrap_or(1);
+                            let mut outs = vec![first];
+                            outs.extend((1..count).map(|k| TensorRef::Output(n, k)));
+                            outs
+                        }
                         EntryKind::Model(inner) => self.expand(inner, &inputs, depth + 1)?,
                         EntryKind::Input(_) => {
                             return Err(Error::Config(format!(

@@ -119,8 +119,11 @@ pub struct KerasNode {
 pub enum TensorRef {
     /// Model input `i` ([`KerasGraph::inputs`]).
     Input(usize),
-    /// The output of node `i` ([`KerasGraph::nodes`]).
+    /// The (first) output of node `i` ([`KerasGraph::nodes`]).
     Node(usize),
+    /// Output `k ≥ 1` of node `i`, a layer call with several outputs
+    /// (`LSTM(return_state=True)` → `[output, h, c]`, `Bidirectional(merge_mode=None)`).
+    Output(usize, usize),
 }
 
 /// One layer of a [`KerasModel`].

@@ -33,6 +33,9 @@ pub enum BiMerge {
     Mul,
     /// `"ave"`: the mean of the two.
     Ave,
+    /// `None`: no merge; the call returns both directions' outputs (forward first), cut
+    /// apart by [`crate::layers::Slice`] layers.
+    None,
 }
 
 /// Runs a recurrent layer over the sequence in both directions: Keras's
@@ -118,11 +121,11 @@ impl RecurrentLayer {
         }
     }
 
-    fn output_shape(&self, x: Shape) -> Result<Shape> {
+    fn output_parts(&self, x: Shape) -> Result<heapless::Vec<Shape, 8>> {
         match self {
-            RecurrentLayer::SimpleRNN(c) => layer::output_shape(c, &[x]),
-            RecurrentLayer::LSTM(c) => layer::output_shape(c, &[x]),
-            RecurrentLayer::GRU(c) => layer::output_shape(c, &[x]),
+            RecurrentLayer::SimpleRNN(c) => layer::output_parts(c, x),
+            RecurrentLayer::LSTM(c) => layer::output_parts(c, x),
+            RecurrentLayer::GRU(c) => layer::output_parts(c, x),
         }
     }
 
@@ -178,8 +181,11 @@ impl Bidirectional {
         let (f, b) = (self.layer, self.backward_direction());
         let same_class = core::mem::discriminant(&f) == core::mem::discriminant(&b);
         let (fo, bo) = (f.options(), b.options());
-        let units_ok = fo.units == bo.units || self.merge_mode == BiMerge::Concat;
-        if !same_class || !units_ok || fo.return_sequences != bo.return_sequences {
+        let units_ok =
+            fo.units == bo.units || matches!(self.merge_mode, BiMerge::Concat | BiMerge::None);
+        let same_outputs =
+            fo.return_sequences == bo.return_sequences && fo.return_state == bo.return_state;
+        if !same_class || !units_ok || !same_outputs {
             return Err(mismatched());
         }
         Ok(())
@@ -187,13 +193,34 @@ impl Bidirectional {
 
     /// Elements of one sample's output of `direction`.
     fn direction_len(direction: &RecurrentLayer, steps: usize) -> usize {
-        let o = direction.options();
-        let u = o.units as usize;
-        if o.return_sequences {
-            steps * u
-        } else {
-            u
+        direction.options().output_len(steps, direction.states())
+    }
+
+    /// The shapes of the call's outputs: the merged output (both directions' with
+    /// `merge_mode=None`), then with `return_state` the forward states and the backward
+    /// ones. Several outputs are computed as one flat tensor per sample.
+    pub fn output_parts(&self, x: Shape) -> Result<heapless::Vec<Shape, 8>> {
+        self.check_directions()?;
+        let back = self.backward_direction();
+        let (f, b) = (self.layer.output_parts(x)?, back.output_parts(x)?);
+        let mut parts = heapless::Vec::new();
+        let push =
+            |p: &mut heapless::Vec<Shape, 8>, s: Shape| p.push(s).map_err(|_| Error::InvalidShape);
+        match self.merge_mode {
+            BiMerge::Concat => push(
+                &mut parts,
+                f[0].with_last(self.layer.units() + back.units())?,
+            )?,
+            BiMerge::None => {
+                push(&mut parts, f[0])?;
+                push(&mut parts, b[0])?;
+            }
+            _ => push(&mut parts, f[0])?,
         }
+        for s in f.iter().skip(1).chain(b.iter().skip(1)) {
+            push(&mut parts, *s)?;
+        }
+        Ok(parts)
     }
 
     /// Whether `n` inputs are allowed (the sequence, then optionally both directions'
@@ -212,8 +239,7 @@ impl Bidirectional {
         }
         let (x, init) = inputs.split_first().ok_or(Error::InvalidShape)?;
         let back = self.backward_direction();
-        let one = self.layer.output_shape(*x)?;
-        back.output_shape(*x)?;
+        let parts = self.output_parts(*x)?;
         let states = self.layer.states();
         for (k, s) in init.iter().enumerate() {
             let u = if k < states {
@@ -225,9 +251,9 @@ impl Bidirectional {
                 return Err(Error::InvalidShape);
             }
         }
-        match self.merge_mode {
-            BiMerge::Concat => one.with_last(self.layer.units() + back.units()),
-            _ => Ok(one),
+        match parts.as_slice() {
+            [one] => Ok(*one),
+            several => Shape::new(&[several.iter().map(|s| s.len()).sum::<usize>()]),
         }
     }
 
@@ -313,32 +339,44 @@ impl Bidirectional {
         }
     }
 
-    /// Merges one sample's two direction outputs (`yb` in processing order) into `y`.
+    /// Merges one sample's two direction outputs (`yb` in processing order, each with
+    /// its final state after it when `return_state`) into `y`.
     fn merge<T: Scalar>(&self, c: &Call<'_, '_, T>, yf: &[T], yb: &[T], y: &mut [T]) {
         let (uf, ub) = (c.uf, c.ub);
-        let rows = yf.len() / uf;
+        let rows = c.one_f / uf;
         for r in 0..rows {
             let rb = if c.seq { rows - 1 - r } else { r };
             let f = &yf[r * uf..(r + 1) * uf];
             let b = &yb[rb * ub..(rb + 1) * ub];
-            if self.merge_mode == BiMerge::Concat {
-                let row = &mut y[r * (uf + ub)..(r + 1) * (uf + ub)];
-                row[..uf].copy_from_slice(f);
-                row[uf..].copy_from_slice(b);
-                continue;
-            }
-            for ((o, &a), &v) in y[r * uf..(r + 1) * uf].iter_mut().zip(f).zip(b) {
-                *o = match self.merge_mode {
-                    BiMerge::Sum => a + v,
-                    BiMerge::Mul => a * v,
-                    _ => (a + v) * T::from_f32(0.5),
-                };
+            match self.merge_mode {
+                BiMerge::Concat => {
+                    let row = &mut y[r * (uf + ub)..(r + 1) * (uf + ub)];
+                    row[..uf].copy_from_slice(f);
+                    row[uf..].copy_from_slice(b);
+                }
+                BiMerge::None => {
+                    y[r * uf..(r + 1) * uf].copy_from_slice(f);
+                    y[c.one_f + r * ub..c.one_f + (r + 1) * ub].copy_from_slice(b);
+                }
+                _ => {
+                    for ((o, &a), &v) in y[r * uf..(r + 1) * uf].iter_mut().zip(f).zip(b) {
+                        *o = match self.merge_mode {
+                            BiMerge::Sum => a + v,
+                            BiMerge::Mul => a * v,
+                            _ => (a + v) * T::from_f32(0.5),
+                        };
+                    }
+                }
             }
         }
+        // return_state: the forward states, then the backward ones.
+        let (sf, sb) = (&yf[c.one_f..], &yb[c.one_b..]);
+        y[c.merged..c.merged + sf.len()].copy_from_slice(sf);
+        y[c.merged + sf.len()..c.merged + sf.len() + sb.len()].copy_from_slice(sb);
     }
 
     /// The merge's backward: the two directions' output gradients (`dyb` in processing
-    /// order) from `dy`.
+    /// order, each with its final state's gradient after it) from `dy`.
     #[allow(clippy::too_many_arguments)] // the merge's values and gradients
     fn merge_backward<T: Scalar>(
         &self,
@@ -350,29 +388,40 @@ impl Bidirectional {
         dyb: &mut [T],
     ) {
         let (uf, ub) = (c.uf, c.ub);
-        let rows = yf.len() / uf;
+        let rows = c.one_f / uf;
         for r in 0..rows {
             let rb = if c.seq { rows - 1 - r } else { r };
-            if self.merge_mode == BiMerge::Concat {
-                let row = &dy[r * (uf + ub)..(r + 1) * (uf + ub)];
-                dyf[r * uf..(r + 1) * uf].copy_from_slice(&row[..uf]);
-                dyb[rb * ub..(rb + 1) * ub].copy_from_slice(&row[uf..]);
-                continue;
-            }
-            for j in 0..uf {
-                let (f, b) = (r * uf + j, rb * ub + j);
-                let (gf, gb) = match self.merge_mode {
-                    BiMerge::Mul => (dy[f] * yb[b], dy[f] * yf[f]),
-                    BiMerge::Ave => {
-                        let h = dy[f] * T::from_f32(0.5);
-                        (h, h)
+            match self.merge_mode {
+                BiMerge::Concat => {
+                    let row = &dy[r * (uf + ub)..(r + 1) * (uf + ub)];
+                    dyf[r * uf..(r + 1) * uf].copy_from_slice(&row[..uf]);
+                    dyb[rb * ub..(rb + 1) * ub].copy_from_slice(&row[uf..]);
+                }
+                BiMerge::None => {
+                    dyf[r * uf..(r + 1) * uf].copy_from_slice(&dy[r * uf..(r + 1) * uf]);
+                    let from = &dy[c.one_f + r * ub..c.one_f + (r + 1) * ub];
+                    dyb[rb * ub..(rb + 1) * ub].copy_from_slice(from);
+                }
+                _ => {
+                    for j in 0..uf {
+                        let (f, b) = (r * uf + j, rb * ub + j);
+                        let (gf, gb) = match self.merge_mode {
+                            BiMerge::Mul => (dy[f] * yb[b], dy[f] * yf[f]),
+                            BiMerge::Ave => {
+                                let h = dy[f] * T::from_f32(0.5);
+                                (h, h)
+                            }
+                            _ => (dy[f], dy[f]),
+                        };
+                        dyf[f] = gf;
+                        dyb[b] = gb;
                     }
-                    _ => (dy[f], dy[f]),
-                };
-                dyf[f] = gf;
-                dyb[b] = gb;
+                }
             }
         }
+        let (sf, sb) = (dyf.len() - c.one_f, dyb.len() - c.one_b);
+        dyf[c.one_f..].copy_from_slice(&dy[c.merged..c.merged + sf]);
+        dyb[c.one_b..].copy_from_slice(&dy[c.merged + sf..c.merged + sf + sb]);
     }
 
     #[allow(clippy::too_many_arguments)] // the call's tensors and buffers
@@ -396,8 +445,8 @@ impl Bidirectional {
         );
         let y = y.data();
         check_len(c.batch * c.out, y.len())?;
-        let (yf, rest) = split_scratch(scratch, c.one_f)?;
-        let (yb, rest) = split_scratch(rest, c.one_b)?;
+        let (yf, rest) = split_scratch(scratch, c.one_f + c.sf)?;
+        let (yb, rest) = split_scratch(rest, c.one_b + c.sb)?;
         for b in 0..c.batch {
             let (init_f, init_b) = c.init(b);
             let sf = c.sample(b, &init_f);
@@ -460,10 +509,10 @@ impl Bidirectional {
             check_len(c.batch * per, dx.len())?;
             dx.fill(T::ZERO);
         }
-        let (yf, rest) = split_scratch(scratch, c.one_f)?;
-        let (yb, rest) = split_scratch(rest, c.one_b)?;
-        let (dyf, rest) = split_scratch(rest, c.one_f)?;
-        let (dyb, rest) = split_scratch(rest, c.one_b)?;
+        let (yf, rest) = split_scratch(scratch, c.one_f + c.sf)?;
+        let (yb, rest) = split_scratch(rest, c.one_b + c.sb)?;
+        let (dyf, rest) = split_scratch(rest, c.one_f + c.sf)?;
+        let (dyb, rest) = split_scratch(rest, c.one_b + c.sb)?;
         let (dinit, rest) = split_scratch(rest, c.states * c.uf.max(c.ub))?;
         for b in 0..c.batch {
             let (init_f, init_b) = c.init(b);
@@ -547,6 +596,11 @@ struct Call<'a, 'p, T> {
     /// Each direction's output per sample; the merged output per sample.
     one_f: usize,
     one_b: usize,
+    /// `return_state`: each direction's final-state elements (0 otherwise).
+    sf: usize,
+    sb: usize,
+    /// The merged output's elements (before the states).
+    merged: usize,
     out: usize,
     pf: &'a [&'p [T]],
     pb: &'a [&'p [T]],
@@ -583,10 +637,17 @@ impl<'a, 'p, T: Scalar> Call<'a, 'p, T> {
         let (pf, pb) = halves(params, n_forward)?;
         let seq = fw.options().return_sequences;
         let rows = if seq { d.steps } else { 1 };
-        let out = match bi.merge_mode {
-            BiMerge::Concat => rows * (uf + ub),
+        let merged = match bi.merge_mode {
+            BiMerge::Concat | BiMerge::None => rows * (uf + ub),
             _ => rows * uf,
         };
+        let returns_state = fw.options().return_state;
+        let (sf, sb) = if returns_state {
+            (C::STATES * uf, C::STATES * ub)
+        } else {
+            (0, 0)
+        };
+        let out = merged + sf + sb;
         Ok(Call {
             d,
             batch,
@@ -596,6 +657,9 @@ impl<'a, 'p, T: Scalar> Call<'a, 'p, T> {
             seq,
             one_f: rows * uf,
             one_b: rows * ub,
+            sf,
+            sb,
+            merged,
             out,
             pf,
             pb,

@@ -42,7 +42,30 @@ pub(crate) fn input_count_ok<C: Cell>(n: usize) -> bool {
     n == 1 || n == 1 + C::STATES
 }
 
-/// Output shape: `(steps, units)` with `return_sequences`, else `(units,)`. Initial
+/// The shapes of a call's outputs: the output (`(steps, units)` with
+/// `return_sequences`, else `(units,)`), then with `return_state` each state vector
+/// (`(units,)`).
+pub(crate) fn output_parts<C: Cell>(cell: &C, input: Shape) -> Result<heapless::Vec<Shape, 8>> {
+    let d = dims(input)?;
+    let o = cell.options();
+    let u = cell.units();
+    let mut parts = heapless::Vec::new();
+    let first = if o.return_sequences {
+        Shape::new(&[d.steps, u])?
+    } else {
+        Shape::new(&[u])?
+    };
+    let _ = parts.push(first);
+    if o.return_state {
+        for _ in 0..C::STATES {
+            let _ = parts.push(Shape::new(&[u])?);
+        }
+    }
+    Ok(parts)
+}
+
+/// Output shape: `(steps, units)` with `return_sequences`, else `(units,)`; with
+/// `return_state` the flat `(output + states,)` that [`output_parts`] describes. Initial
 /// states, when given, must be `(units,)` each.
 pub(crate) fn output_shape<C: Cell>(cell: &C, inputs: &[Shape]) -> Result<Shape> {
     cell.validate()?;
@@ -57,7 +80,10 @@ pub(crate) fn output_shape<C: Cell>(cell: &C, inputs: &[Shape]) -> Result<Shape>
     if states.iter().any(|s| s.rank() != 1 || s.dim(0) != u) {
         return Err(Error::InvalidShape);
     }
-    if cell.options().return_sequences {
+    let o = cell.options();
+    if o.return_state {
+        Shape::new(&[o.output_len(d.steps, C::STATES)])
+    } else if o.return_sequences {
         Shape::new(&[d.steps, u])
     } else {
         Shape::new(&[u])
@@ -171,11 +197,7 @@ pub(crate) fn forward<T: Scalar, C: Cell>(
     let (d, batch, init) = call_inputs(cell, xs, ids)?;
     let p = cell_params(cell, params, d.n_in)?;
     let u = cell.units();
-    let out = if cell.options().return_sequences {
-        d.steps * u
-    } else {
-        u
-    };
+    let out = cell.options().output_len(d.steps, C::STATES);
     let y = y.data();
     check_len(batch * out, y.len())?;
     let x = xs[0].data();
@@ -232,11 +254,7 @@ pub(crate) fn backward<T: Scalar, C: Cell>(
     let u = cell.units();
     let n_state = C::STATES * u;
     check_len(xs.len(), dxs.len())?;
-    let out = if cell.options().return_sequences {
-        d.steps * u
-    } else {
-        u
-    };
+    let out = cell.options().output_len(d.steps, C::STATES);
     check_len(batch * out, dy.len())?;
     let mut grads = match dparams {
         Some(dp) if !dp.is_empty() => {

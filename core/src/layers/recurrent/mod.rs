@@ -35,6 +35,9 @@
 //! `recurrent_kernel (units, G·units)`, `bias` (`G·units`, or `(2, 3·units)` for
 //! `GRU(reset_after=True)`), with `G` = 1, 4 (gates i, f, c, o) or 3 (z, r, h).
 
+// Without the `recurrent` family only the layers' shapes and configs are used.
+#![cfg_attr(not(feature = "recurrent"), allow(dead_code))]
+
 mod bidirectional;
 pub(crate) mod cell;
 mod gru;

@@ -16,6 +16,10 @@ pub struct Recurrent {
     /// Output every step, `(steps, units)`, instead of the last, `(units,)`
     /// (`return_sequences=`).
     pub return_sequences: bool,
+    /// Also return the final state (`return_state=`): the call's outputs are
+    /// `[output, h]` (`[output, h, c]` for LSTM), computed as one flat tensor per sample
+    /// that [`crate::layers::Slice`] layers cut apart.
+    pub return_state: bool,
     /// Process the sequence last step first (`go_backwards=`). As in Keras, the returned
     /// sequence is in processing order (reversed).
     pub go_backwards: bool,
@@ -47,6 +51,7 @@ impl Recurrent {
             units,
             use_bias: true,
             return_sequences: false,
+            return_state: false,
             go_backwards: false,
             stateful: false,
             zero_output_for_mask: false,
@@ -70,6 +75,14 @@ impl Recurrent {
             ));
         }
         Ok(())
+    }
+
+    /// Elements of the output per sample: the output proper (`steps·units` or `units`)
+    /// and, with `return_state`, the `states·units` of the final state after it.
+    pub(super) fn output_len(&self, steps: usize, states: usize) -> usize {
+        let u = self.units as usize;
+        let y = if self.return_sequences { steps * u } else { u };
+        y + if self.return_state { states * u } else { 0 }
     }
 
     /// Whether input dropout acts (Keras applies it only for `0 < rate < 1`).

@@ -220,7 +220,9 @@ pub(crate) fn forward_sample<T: Scalar, C: Cell>(
     let u = cell.units();
     let o = *cell.options();
     check_len(d.steps * d.n_in, s.x.len())?;
-    check_len(if o.return_sequences { d.steps * u } else { u }, y.len())?;
+    check_len(o.output_len(d.steps, C::STATES), y.len())?;
+    let y_len = if o.return_sequences { d.steps * u } else { u };
+    let (y, y_state) = y.split_at_mut(y_len);
     let parts = split(cell, d, false, scratch)?;
     let drops = draw_drops(cell, d, mode, parts.masks);
     let (mut cur, mut nxt) = (parts.state, parts.other);
@@ -250,6 +252,8 @@ pub(crate) fn forward_sample<T: Scalar, C: Cell>(
             y.copy_from_slice(&cur[..u]);
         }
     }
+    // return_state: the final state after the output.
+    y_state.copy_from_slice(&cur[..y_state.len()]);
     Ok(())
 }
 
@@ -284,7 +288,9 @@ pub(crate) fn backward_sample<T: Scalar, C: Cell>(
     if !g.dx.is_empty() {
         check_len(d.steps * d.n_in, g.dx.len())?; // empty: no input gradient wanted
     }
-    check_len(if o.return_sequences { d.steps * u } else { u }, dy.len())?;
+    check_len(o.output_len(d.steps, C::STATES), dy.len())?;
+    let y_len = if o.return_sequences { d.steps * u } else { u };
+    let (dy, dy_state) = dy.split_at(y_len);
     let rec = record(cell);
     let parts = split(cell, d, true, scratch)?;
     let drops = draw_drops(cell, d, mode, parts.masks);
@@ -321,6 +327,12 @@ pub(crate) fn backward_sample<T: Scalar, C: Cell>(
         let gets_grad = o.return_sequences || k1 == d.steps;
         if gets_grad {
             dnext.fill(T::ZERO);
+            if k1 == d.steps {
+                // return_state: the final state's own gradient.
+                for (a, &b) in dnext.iter_mut().zip(dy_state) {
+                    *a = *a + b;
+                }
+            }
             let last_zeroed = mode.zero_masked && s.masked(time(cell, d.steps, last_k));
             if !o.return_sequences && !last_zeroed {
                 for (a, &b) in dnext.iter_mut().zip(dy) {
