@@ -414,13 +414,6 @@ fn run(cli: Cli) -> Result<()> {
             } = *args;
             let loss = loss.as_deref().map(parse_loss).transpose()?;
             let blob = load_blob(&model, &TrainingSettings::FromFile { optimizer, loss })?;
-            if !predict::is_chain(blob.as_slice())? {
-                return Err(Error::Config(
-                    "training graph models from the CLI is not supported yet; use \
-                     ember_nn::model::Functional"
-                        .into(),
-                ));
-            }
             let (optimizer, loss) =
                 resolve_training(optimizer, loss, Blob::parse(blob.as_slice())?.training()?)?;
             let data = train::TrainData {
