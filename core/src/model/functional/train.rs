@@ -57,7 +57,10 @@ impl<T: Scalar, const N: usize> Functional<'_, T, N> {
     /// inference mode, the compiled loss on every output plus the regularization losses.
     pub fn test_on_batch(&mut self, inputs: &[&[T]], targets: &[&[T]]) -> Result<T> {
         let (b, _) = self.begin_step(inputs, targets, false)?;
-        let mut fresh: Vec<bool, N> = self.graph.nodes().iter().map(|_| false).collect();
+        // The loss gradients are not used: they go to the outputs' own gradient buffers
+        // ("fresh"), as in training, rather than through the accumulation scratch, which
+        // the plan sizes only for outputs without one.
+        let mut fresh: Vec<bool, N> = self.graph.nodes().iter().map(|_| true).collect();
         self.loss(targets, None, b, &mut fresh)
     }
 
