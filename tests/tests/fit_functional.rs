@@ -186,8 +186,8 @@ fn mse_config() -> TrainConfig {
     }
 }
 
-#[test]
-fn a_branching_graph_learns_and_callbacks_restore_its_weights() {
+/// A training model of [`branching_blob`] with its arena.
+fn with_branching(f: impl FnOnce(&mut Functional<'_, f32>)) {
     let blob = branching_blob();
     let cfg = mse_config();
     let mut arena =
@@ -195,56 +195,98 @@ fn a_branching_graph_learns_and_callbacks_restore_its_weights() {
     let mut m =
         Functional::<f32>::for_training(blob.as_slice(), arena.as_mut_slice(), cfg).unwrap();
     assert!(!m.graph().is_chain());
-    let (x, y) = regression(40);
-    let (xv, yv) = regression(12);
-    let train = SliceDataset::new(&x, &y, 2, 1).unwrap();
-    let val = SliceDataset::new(&xv[..], &yv[..], 2, 1).unwrap();
-    let (mut xb, mut yb) = ([0.0f32; 16], [0.0f32; 8]);
-    let buffers = FitBuffers {
-        x: &mut xb,
-        y: &mut yb,
-        order: &mut [],
-        sample_weight: &mut [],
-    };
-    let n = m.snapshot_len();
-    let (mut best, mut ckpt) = (vec![0.0f32; n], vec![0.0f32; n]);
-    let mut history = History::<40>::new();
-    let stop = EarlyStopping::new("val_loss")
-        .patience(2)
-        .restore_best_weights(&mut best);
-    let mut storage = MemoryStorage::new(&mut ckpt[..]);
-    let save = ModelCheckpoint::new(&mut storage)
-        .monitor("val_loss")
-        .save_best_only(true);
-    let mut metrics = [AnyMetric::<2>::MeanAbsoluteError(MeanAbsoluteError::new())];
-    let mut callbacks = (&mut history, (stop, save));
-    fit(
-        &mut m,
-        &train,
-        Some(&val),
-        &FitOptions::epochs(40),
-        &mut metrics,
-        &mut callbacks,
-        buffers,
-    )
-    .unwrap();
-    let (_, (stop, _)) = callbacks;
-    let losses: Vec<f32> = history.losses().collect();
-    assert!(
-        losses.last().unwrap() < &(0.5 * losses[0]),
-        "the loss does not decrease: {losses:?}"
-    );
-    // EarlyStopping put back the best epoch's weights; the best-only checkpoint saved
-    // that same epoch: the model's weights are the checkpoint's.
-    let best_epoch = stop.best_epoch();
-    assert_eq!(storage.saved_epoch(), Some(best_epoch));
-    let mut now = vec![0.0f32; n];
-    m.write_snapshot(&mut now).unwrap();
-    assert_eq!(Some(&now[..]), storage.snapshot());
-    // The restored weights give the best validation loss again.
-    let eval = evaluate(&mut m, &val, &mut metrics, &mut xb, &mut yb).unwrap();
-    let best_val = history.values("val_loss").fold(f32::INFINITY, f32::min);
-    assert_eq!(eval.loss.to_bits(), best_val.to_bits());
+    f(&mut m);
+}
+
+#[test]
+fn a_branching_graph_learns() {
+    with_branching(|m| {
+        let (x, y) = regression(40);
+        let train = SliceDataset::new(&x, &y, 2, 1).unwrap();
+        let (mut xb, mut yb) = ([0.0f32; 16], [0.0f32; 8]);
+        let buffers = FitBuffers {
+            x: &mut xb,
+            y: &mut yb,
+            order: &mut [],
+            sample_weight: &mut [],
+        };
+        let mut history = History::<40>::new();
+        let mut metrics = [AnyMetric::<2>::MeanAbsoluteError(MeanAbsoluteError::new())];
+        fit(
+            m,
+            &train,
+            None::<&SliceDataset<'_, f32>>,
+            &FitOptions::epochs(40),
+            &mut metrics,
+            &mut history,
+            buffers,
+        )
+        .unwrap();
+        let losses: Vec<f32> = history.losses().collect();
+        assert!(
+            losses[39] < 0.5 * losses[0],
+            "the loss does not decrease: {losses:?}"
+        );
+        let mae: Vec<f32> = history.values("mean_absolute_error").collect();
+        assert!(mae[39] < mae[0], "{mae:?}");
+    });
+}
+
+#[test]
+fn callbacks_restore_a_graph_models_best_weights() {
+    with_branching(|m| {
+        let (x, y) = regression(40);
+        // Validation targets of the opposite sign: the better the fit, the worse the
+        // validation loss, so the best epoch is an early one and EarlyStopping stops.
+        let (xv, yv) = regression(12);
+        let yv: Vec<f32> = yv.iter().map(|v| -v).collect();
+        let train = SliceDataset::new(&x, &y, 2, 1).unwrap();
+        let val = SliceDataset::new(&xv, &yv, 2, 1).unwrap();
+        let (mut xb, mut yb) = ([0.0f32; 16], [0.0f32; 8]);
+        let buffers = FitBuffers {
+            x: &mut xb,
+            y: &mut yb,
+            order: &mut [],
+            sample_weight: &mut [],
+        };
+        let n = m.snapshot_len();
+        let (mut best, mut ckpt) = (vec![0.0f32; n], vec![0.0f32; n]);
+        let mut history = History::<40>::new();
+        let stop = EarlyStopping::new("val_loss")
+            .patience(2)
+            .restore_best_weights(&mut best);
+        let mut storage = MemoryStorage::new(&mut ckpt[..]);
+        let save = ModelCheckpoint::new(&mut storage)
+            .monitor("val_loss")
+            .save_best_only(true);
+        let mut metrics: [AnyMetric<2>; 0] = [];
+        let mut callbacks = (&mut history, (stop, save));
+        fit(
+            m,
+            &train,
+            Some(&val),
+            &FitOptions::epochs(40),
+            &mut metrics,
+            &mut callbacks,
+            buffers,
+        )
+        .unwrap();
+        let (_, (stop, _)) = callbacks;
+        let last = history.len() - 1;
+        assert!(stop.stopped_epoch() > 0 && last < 39, "EarlyStopping never stopped");
+        let best_epoch = stop.best_epoch();
+        assert!(best_epoch < last, "best {best_epoch}, last {last}");
+        // EarlyStopping put back the best epoch's weights; the best-only checkpoint saved
+        // that same epoch: the model's weights are the checkpoint's.
+        assert_eq!(storage.saved_epoch(), Some(best_epoch));
+        let mut now = vec![0.0f32; n];
+        m.write_snapshot(&mut now).unwrap();
+        assert_eq!(Some(&now[..]), storage.snapshot());
+        // The restored weights give the best validation loss again.
+        let eval = evaluate(m, &val, &mut metrics, &mut xb, &mut yb).unwrap();
+        let best_val = history.values("val_loss").fold(f32::INFINITY, f32::min);
+        assert_eq!(eval.loss.to_bits(), best_val.to_bits());
+    });
 }
 
 #[test]
