@@ -156,12 +156,9 @@ pub fn parse_csv(text: &str) -> core::result::Result<Tensor, String> {
             Some(_) => {}
         }
         for (c, f) in fields.iter().enumerate() {
-            let v = f.parse::<f32>().map_err(|_| {
-                format!(
-                    "row {row}, column {}: `{f}` is not a number",
-                    c + 1
-                )
-            })?;
+            let v = f
+                .parse::<f32>()
+                .map_err(|_| format!("row {row}, column {}: `{f}` is not a number", c + 1))?;
             data.push(v);
         }
         rows += 1;
@@ -185,7 +182,11 @@ pub fn write_csv(path: &Path, t: &Tensor) -> Result<()> {
 /// The text [`write_csv`] writes.
 pub fn csv_text(t: &Tensor) -> String {
     let n = t.shape.first().copied().unwrap_or(1).max(1);
-    let per = if t.data.is_empty() { 0 } else { t.data.len() / n };
+    let per = if t.data.is_empty() {
+        0
+    } else {
+        t.data.len() / n
+    };
     let mut out = String::new();
     for row in t.data.chunks(per.max(1)) {
         let fields: Vec<String> = row.iter().map(|&v| g_format(v)).collect();
@@ -245,7 +246,16 @@ mod tests {
 
     #[test]
     fn csv_values_round_trip() {
-        let vals = [0.1f32, -3.25, 1e-7, 123456790.0, 3e12, 0.0, f32::MIN_POSITIVE, 1.0 / 3.0];
+        let vals = [
+            0.1f32,
+            -3.25,
+            1e-7,
+            123456790.0,
+            3e12,
+            0.0,
+            f32::MIN_POSITIVE,
+            1.0 / 3.0,
+        ];
         let t = Tensor {
             shape: vec![2, 4],
             data: vals.to_vec(),

@@ -49,7 +49,9 @@ fn csv_and_npy_inputs_predict_the_same() {
     let xcsv = write_csv_rows(&dir, "x.csv", &x);
     let (ynpy, ycsv) = (dir.path("y.npy"), dir.path("y.csv"));
     ok(&ember!("predict", blob, "--input", xnpy, "--output", ynpy));
-    ok(&ember!("predict", blob, "--input", xcsv, "--output", ycsv, "--batch", "4"));
+    ok(&ember!(
+        "predict", blob, "--input", xcsv, "--output", ycsv, "--batch", "4"
+    ));
     let from_npy = read_npy(&ynpy).unwrap();
     let from_csv = read_csv(&ycsv).unwrap();
     assert_eq!(from_npy.shape, vec![6, 2]);
@@ -144,7 +146,17 @@ fn malformed_csv_fails_naming_the_row_and_column() {
         &read_npy(&fixture("time_distributed", "t.npy")).unwrap(),
     );
     let err = fails(&ember!(
-        "train", blob, "--x", bad, "--y", t, "--epochs", "1", "--loss", "mse", "-o",
+        "train",
+        blob,
+        "--x",
+        bad,
+        "--y",
+        t,
+        "--epochs",
+        "1",
+        "--loss",
+        "mse",
+        "-o",
         dir.path("t.emb")
     ));
     assert!(err.contains("row 3, column 7"), "{err}");

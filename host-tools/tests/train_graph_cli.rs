@@ -7,8 +7,8 @@ use ember_cli::blob_file::{self, AlignedBytes};
 use ember_cli::tensor_file::{read_csv, write_npy, Tensor};
 use ember_nn::layers::{Add, Dense, LayerConfig};
 use ember_nn::loss::Reduction;
-use ember_nn::model::{fit, FitBuffers, FitOptions, Functional, FunctionalBuilder, Graph};
 use ember_nn::model::SliceDataset;
+use ember_nn::model::{fit, FitBuffers, FitOptions, Functional, FunctionalBuilder, Graph};
 use ember_nn::{Activation, Loss, Optimizer, Sgd, Shape, TrainConfig, Trainable};
 
 #[macro_use]
@@ -172,14 +172,19 @@ fn ember_train_trains_a_graph_model() {
     let g = Graph::<f32>::parse(out.as_slice()).unwrap();
     assert!(!g.is_chain());
     assert_eq!(g.nodes().len(), 4);
-    assert!(out.as_slice() != blob.as_slice(), "the weights did not change");
+    assert!(
+        out.as_slice() != blob.as_slice(),
+        "the weights did not change"
+    );
     // The last epoch's checkpoint holds the final weights.
     assert!(blob_file::read(&ckpt).unwrap().as_slice() == out.as_slice());
 
     // `ember predict` of the trained blob (written as CSV) = the in-process Functional's
     // predictions after the same fit, bit for bit.
     let pred = dir.path("pred.csv");
-    ok(&ember!("predict", trained, "--input", xp, "--output", pred, "--batch", "8"));
+    ok(&ember!(
+        "predict", trained, "--input", xp, "--output", pred, "--batch", "8"
+    ));
     let got = read_csv(&pred).unwrap();
     assert_eq!(got.shape, vec![N, 1]);
     let want = in_process(blob.as_slice(), &x, &y);
@@ -210,7 +215,17 @@ fn ember_train_refuses_graph_data_of_the_wrong_shape() {
     )
     .unwrap();
     let err = fails(&ember!(
-        "train", model, "--x", xp, "--y", yp, "--epochs", "1", "--loss", "mse", "-o",
+        "train",
+        model,
+        "--x",
+        xp,
+        "--y",
+        yp,
+        "--epochs",
+        "1",
+        "--loss",
+        "mse",
+        "-o",
         dir.path("t.emb")
     ));
     assert!(err.contains("the model takes (N, 2)"), "{err}");

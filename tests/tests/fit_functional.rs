@@ -24,10 +24,7 @@ fn dense(units: u32, activation: Activation) -> LayerConfig {
 
 /// `Input((4,)) → Dense(6, tanh) → Dense(3, softmax)`, freshly initialized.
 fn chain_blob() -> AlignedBytes {
-    let layers = [
-        dense(6, Activation::Tanh),
-        dense(3, Activation::Softmax),
-    ];
+    let layers = [dense(6, Activation::Tanh), dense(3, Activation::Softmax)];
     let b = SequentialBuilder::<4>::new("chain", Shape::new(&[4]).unwrap(), &layers);
     let mut out = AlignedBytes::zeroed(b.encoded_len::<f32>().unwrap());
     b.write::<f32>(3, out.as_mut_slice()).unwrap();
@@ -109,7 +106,11 @@ fn run<M: FitModel<f32, N>, const N: usize>(model: &mut M, options: FitOptions<'
     .unwrap();
     let eval = evaluate(model, &val, &mut metrics, &mut xb, &mut yb).unwrap();
     Run {
-        params: model.trainable_params().iter().map(|v| v.to_bits()).collect(),
+        params: model
+            .trainable_params()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect(),
         history: history.epochs().to_vec(),
         eval,
     }
@@ -119,23 +120,25 @@ fn parity(options: FitOptions<'_>) {
     let blob = chain_blob();
     let cfg = config(4);
     let seq = {
-        let mut arena = AlignedBytes::zeroed(
-            Sequential::<f32>::training_bytes(blob.as_slice(), &cfg).unwrap(),
-        );
+        let mut arena =
+            AlignedBytes::zeroed(Sequential::<f32>::training_bytes(blob.as_slice(), &cfg).unwrap());
         let mut m =
             Sequential::<f32>::for_training(blob.as_slice(), arena.as_mut_slice(), cfg).unwrap();
         run(&mut m, options)
     };
     let graph = {
-        let mut arena = AlignedBytes::zeroed(
-            Functional::<f32>::training_bytes(blob.as_slice(), &cfg).unwrap(),
-        );
+        let mut arena =
+            AlignedBytes::zeroed(Functional::<f32>::training_bytes(blob.as_slice(), &cfg).unwrap());
         let mut m =
             Functional::<f32>::for_training(blob.as_slice(), arena.as_mut_slice(), cfg).unwrap();
         run(&mut m, options)
     };
     assert_eq!(seq.history.len(), 3);
-    assert!(seq.history[2].loss < seq.history[0].loss, "{:?}", seq.history);
+    assert!(
+        seq.history[2].loss < seq.history[0].loss,
+        "{:?}",
+        seq.history
+    );
     assert!(seq.history.iter().all(|l| l.val_loss.is_some()));
     assert_eq!(seq, graph, "Sequential and Functional differ");
 }
@@ -169,7 +172,9 @@ fn branching_blob() -> AlignedBytes {
 }
 
 fn regression(n: usize) -> (Vec<f32>, Vec<f32>) {
-    let x: Vec<f32> = (0..n * 2).map(|i| ((i * 37 % 23) as f32 / 11.0) - 1.0).collect();
+    let x: Vec<f32> = (0..n * 2)
+        .map(|i| ((i * 37 % 23) as f32 / 11.0) - 1.0)
+        .collect();
     let y = x.chunks(2).map(|p| p[0] * p[1] + 0.5 * p[0]).collect();
     (x, y)
 }
@@ -273,7 +278,10 @@ fn callbacks_restore_a_graph_models_best_weights() {
         .unwrap();
         let (_, (stop, _)) = callbacks;
         let last = history.len() - 1;
-        assert!(stop.stopped_epoch() > 0 && last < 39, "EarlyStopping never stopped");
+        assert!(
+            stop.stopped_epoch() > 0 && last < 39,
+            "EarlyStopping never stopped"
+        );
         let best_epoch = stop.best_epoch();
         assert!(best_epoch < last, "best {best_epoch}, last {last}");
         // EarlyStopping put back the best epoch's weights; the best-only checkpoint saved
@@ -309,9 +317,8 @@ fn graphs_with_several_inputs_or_outputs_are_refused() {
         let mut blob = AlignedBytes::zeroed(builder.encoded_len::<f32>().unwrap());
         builder.write::<f32>(1, blob.as_mut_slice()).unwrap();
         let cfg = mse_config();
-        let mut arena = AlignedBytes::zeroed(
-            Functional::<f32>::training_bytes(blob.as_slice(), &cfg).unwrap(),
-        );
+        let mut arena =
+            AlignedBytes::zeroed(Functional::<f32>::training_bytes(blob.as_slice(), &cfg).unwrap());
         let mut m =
             Functional::<f32>::for_training(blob.as_slice(), arena.as_mut_slice(), cfg).unwrap();
         let err = FitBuffers::sizes(&m, 4).unwrap_err();
@@ -344,4 +351,3 @@ fn graphs_with_several_inputs_or_outputs_are_refused() {
         assert_eq!(m.iterations(), 0, "nothing trained");
     }
 }
-

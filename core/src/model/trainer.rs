@@ -8,8 +8,7 @@ use crate::{Error, Result, Scalar, Shape};
 
 /// The message of the error a [`Functional`] model with several inputs or outputs gets
 /// from [`FitModel`]'s methods.
-const ONE_IO: &str =
-    "fit and evaluate take graph models with exactly 1 input and 1 output; use \
+const ONE_IO: &str = "fit and evaluate take graph models with exactly 1 input and 1 output; use \
      Functional::train_on_batch for several inputs or outputs";
 
 /// A model that [`super::fit()`] can train: Keras's `Model` as `fit`, `evaluate` and the

@@ -4,8 +4,8 @@ use core::ops::Range;
 
 use heapless::Vec;
 
-use super::super::{regularization, TrainConfig};
 use super::super::runtime::{layer_context, split_params};
+use super::super::{regularization, TrainConfig};
 use super::{node_inputs, step_ids, views_of, Functional};
 use crate::arena::{split_many, Around};
 use crate::blob::MAX_NODE_INPUTS;
