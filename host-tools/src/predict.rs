@@ -59,9 +59,12 @@ pub fn is_chain(blob: &[u8]) -> Result<bool> {
     })
 }
 
+/// The shapes (no batch) of a model's inputs and of its outputs, in Keras's order.
+pub type IoDims = (Vec<Vec<usize>>, Vec<Vec<usize>>);
+
 /// The shapes (no batch) of the model's inputs and of its outputs, in Keras's order.
-pub fn io_dims(blob: &[u8]) -> Result<(Vec<Vec<usize>>, Vec<Vec<usize>>)> {
-    fn of<T: Scalar>(blob: &[u8]) -> Result<(Vec<Vec<usize>>, Vec<Vec<usize>>)> {
+pub fn io_dims(blob: &[u8]) -> Result<IoDims> {
+    fn of<T: Scalar>(blob: &[u8]) -> Result<IoDims> {
         let g = Graph::<T>::parse(blob)?;
         let ins = g.inputs().iter().map(|&s| dims_of(s)).collect();
         let outs = g
