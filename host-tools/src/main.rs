@@ -117,8 +117,10 @@ enum Command {
     /// `--output` ending in `.csv` is written as CSV (one sample per row, every value the
     /// shortest decimal that reads back as the same f32); any other as `.npy` (float32).
     ///
-    /// Examples: ember predict model.emb --input x.csv --output y.csv
-    ///           ember predict graph.emb --input x_a.npy --input x_b.npy --output y.npy
+    /// Example: ember predict model.emb --input x.csv --output y.csv
+    ///
+    /// Example (a graph model with two inputs): ember predict graph.emb --input x_a.npy
+    /// --input x_b.npy --output y.npy
     Predict {
         /// The blob (or a Keras `.keras`/`.h5` file, converted in memory as f32).
         model: PathBuf,
@@ -147,11 +149,12 @@ enum Command {
     /// non-numbers is skipped); x rows are reshaped to the model input's shape, y rows to
     /// the output's (or hold one class index for sparse_categorical_crossentropy).
     ///
-    /// Examples: ember train model.emb --x x.npy --y y.npy --epochs 10 --batch-size 32
+    /// Example: ember train model.emb --x x.npy --y y.npy --epochs 10 --batch-size 32
     /// --optimizer adam --loss categorical_crossentropy --metrics accuracy
     /// --validation-split 0.2 -o trained.emb --history history.csv --plot curve.png
     ///
-    ///           ember train graph.emb --x x.csv --y y.csv --epochs 20 --loss mse -o trained.emb
+    /// Example (a graph model, CSV data): ember train graph.emb --x x.csv --y y.csv --epochs 20
+    /// --loss mse -o trained.emb
     Train(Box<TrainArgs>),
     /// Write a blob's weights (e.g. after `ember train` or on-device training) as a Keras 3
     /// `.weights.h5` file for `model.load_weights(...)`. Without --like the Keras keys are
