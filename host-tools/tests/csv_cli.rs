@@ -182,12 +182,18 @@ fn malformed_csv_fails_naming_the_row_and_column() {
 #[test]
 fn help_mentions_graph_models_and_csv_with_examples() {
     for (cmd, example) in [
-        ("predict", "ember predict model.emb --input x.csv --output y.csv"),
+        (
+            "predict",
+            "ember predict model.emb --input x.csv --output y.csv",
+        ),
         ("train", "ember train graph.emb --x x.csv --y y.csv"),
     ] {
         let help = ok(&ember!(cmd, "--help"));
         assert!(help.contains("graph"), "{cmd}: {help}");
-        assert!(help.contains("CSV") && help.contains(".csv"), "{cmd}: {help}");
+        assert!(
+            help.contains("CSV") && help.contains(".csv"),
+            "{cmd}: {help}"
+        );
         assert!(help.contains(example), "{cmd}: {help}");
     }
 }
