@@ -7,20 +7,23 @@ use std::path::PathBuf;
 
 use ember_nn::blob::{
     chain_node, encoded_len, encoded_len_graph_with_training, write, write_graph_with_training,
-    GraphSpec, LayerSpec,
+    GraphSpec, LayerSpec, NodeDesc,
 };
 use ember_nn::model::callbacks::{CheckpointInfo, CheckpointStorage};
-use ember_nn::{Scalar, Sequential};
+use ember_nn::model::FitModel;
+use ember_nn::Scalar;
 
 use crate::blob_file::AlignedBytes;
 use crate::{Error, Result};
 
-/// A blob with `model`'s graph and its current parameters ([`Sequential::param`]: the
+/// A blob with `model`'s graph and its current parameters ([`FitModel::param`]: the
 /// trained copies of the layers that train and their updated state — moving statistics —,
 /// the blob's otherwise). Keras: `model.save(...)`. Reloading it predicts exactly as
-/// `model` does.
-pub fn trained_blob<T: Scalar, const N: usize>(
-    model: &Sequential<'_, T, N>,
+/// `model` does. `model` is an [`ember_nn::Sequential`] or an
+/// [`ember_nn::model::Functional`]: a graph model keeps its nodes (inputs, calls,
+/// outputs).
+pub fn trained_blob<T: Scalar, M: FitModel<T, N>, const N: usize>(
+    model: &M,
 ) -> Result<AlignedBytes> {
     let graph = model.graph();
     let params: Vec<Vec<&[T]>> = graph
@@ -45,6 +48,30 @@ pub fn trained_blob<T: Scalar, const N: usize>(
             attrs: l.attrs,
         })
         .collect();
+    if !graph.is_chain() {
+        let nodes = graph
+            .nodes()
+            .iter()
+            .map(|n| {
+                let d = NodeDesc::call(n.layer as u16, &n.inputs)?;
+                Ok(if n.time_distributed {
+                    d.time_distributed()
+                } else {
+                    d
+                })
+            })
+            .collect::<ember_nn::Result<Vec<_>>>()?;
+        let spec = GraphSpec {
+            inputs: graph.inputs(),
+            nodes: &nodes,
+            outputs: graph.outputs(),
+        };
+        let t = graph.training();
+        let len = encoded_len_graph_with_training(graph.name(), &spec, &specs, t.as_ref())?;
+        let mut out = AlignedBytes::zeroed(len);
+        write_graph_with_training(graph.name(), &spec, &specs, t.as_ref(), out.as_mut_slice())?;
+        return Ok(out);
+    }
     if let Some(training) = graph.training() {
         // Keep the blob's training record (Keras's `model.save` keeps the compile
         // settings): the chain written as a graph, plus the record.
@@ -116,9 +143,9 @@ impl FileStorage {
         self.last_error.take()
     }
 
-    fn try_save<T: Scalar, const N: usize>(
+    fn try_save<T: Scalar, M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &Sequential<'_, T, N>,
+        model: &M,
         info: &CheckpointInfo<'_>,
     ) -> Result<PathBuf> {
         let path = PathBuf::from(format_filepath(&self.pattern, info)?);
@@ -135,9 +162,9 @@ impl FileStorage {
 }
 
 impl<T: Scalar> CheckpointStorage<T> for FileStorage {
-    fn save<const N: usize>(
+    fn save<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &Sequential<'_, T, N>,
+        model: &M,
         info: &CheckpointInfo<'_>,
     ) -> ember_nn::Result<()> {
         match self.try_save(model, info) {

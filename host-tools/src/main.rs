@@ -107,34 +107,54 @@ enum Command {
         #[command(flatten)]
         memory: MemoryArgs,
     },
-    /// Run a blob on `.npy` inputs (one `--input` per model input, in the model's input
-    /// order, each of shape (N, ...that input)) and write `.npy` outputs: `--output` itself
-    /// for a model with one output, else `<stem>_0.npy`, `<stem>_1.npy`, ... in the model's
-    /// output order.
+    /// Run a blob — a Sequential (chain) or a graph (functional) model — on `.npy` or `.csv`
+    /// inputs (one `--input` per model input, in the model's input order, each of shape
+    /// (N, ...that input)) and write the outputs: `--output` itself for a model with one
+    /// output, else `<stem>_0.<ext>`, `<stem>_1.<ext>`, ... in the model's output order.
     ///
-    /// Example: ember predict model.emb --input x_a.npy --input x_b.npy --output y.npy
+    /// CSV: comma-separated numbers, one sample per row (an optional header row of
+    /// non-numbers is skipped); each row is reshaped to the model input's shape. An
+    /// `--output` ending in `.csv` is written as CSV (one sample per row, every value the
+    /// shortest decimal that reads back as the same f32); any other as `.npy` (float32).
+    ///
+    /// Example: ember predict model.emb --input x.csv --output y.csv
+    ///
+    /// Example (a graph model with two inputs): ember predict graph.emb --input x_a.npy
+    /// --input x_b.npy --output y.npy
     Predict {
         /// The blob (or a Keras `.keras`/`.h5` file, converted in memory as f32).
         model: PathBuf,
-        /// Input tensor (.npy, float or integer); repeat once per model input, in order.
+        /// Input tensor (.npy, float or integer; or .csv, one sample per row); repeat once
+        /// per model input, in order.
         #[arg(long, required = true)]
         input: Vec<PathBuf>,
-        /// Output tensor (.npy, float32); with several outputs, the stem of `<stem>_<j>.npy`.
+        /// Output tensor (.csv, else .npy float32); with several outputs, the stem of
+        /// `<stem>_<j>.<ext>`.
         #[arg(long)]
         output: PathBuf,
         /// Samples per forward pass.
         #[arg(long, default_value_t = 1)]
         batch: usize,
     },
-    /// Train a blob on `.npy` data with Keras's `fit` loop and write the trained blob.
+    /// Train a blob on `.npy` or `.csv` data with Keras's `fit` loop and write the trained
+    /// blob.
     ///
-    /// Progress (a bar per epoch, then a Keras-like line `Epoch 3/10 - 12ms - loss: 0.1234 -
-    /// accuracy: 0.9500 - val_loss: ...`) goes to stderr. f32 and Q16.16 blobs train in
-    /// their own number type.
+    /// Sequential (chain) models and graph (functional) models with one input and one
+    /// output train alike; a graph with several inputs or outputs is refused. Progress (a
+    /// bar per epoch, then a Keras-like line `Epoch 3/10 - 12ms - loss: 0.1234 - accuracy:
+    /// 0.9500 - val_loss: ...`) goes to stderr. f32 and Q16.16 blobs train in their own
+    /// number type.
+    ///
+    /// CSV data: comma-separated numbers, one sample per row (an optional header row of
+    /// non-numbers is skipped); x rows are reshaped to the model input's shape, y rows to
+    /// the output's (or hold one class index for sparse_categorical_crossentropy).
     ///
     /// Example: ember train model.emb --x x.npy --y y.npy --epochs 10 --batch-size 32
     /// --optimizer adam --loss categorical_crossentropy --metrics accuracy
     /// --validation-split 0.2 -o trained.emb --history history.csv --plot curve.png
+    ///
+    /// Example (a graph model, CSV data): ember train graph.emb --x x.csv --y y.csv --epochs 20
+    /// --loss mse -o trained.emb
     Train(Box<TrainArgs>),
     /// Write a blob's weights (e.g. after `ember train` or on-device training) as a Keras 3
     /// `.weights.h5` file for `model.load_weights(...)`. Without --like the Keras keys are
@@ -160,14 +180,15 @@ enum Command {
 struct TrainArgs {
     /// The blob to train (or a Keras `.keras`/`.h5` file, converted in memory as f32).
     model: PathBuf,
-    /// Inputs (.npy, shape (N, ...model input)).
+    /// Inputs (.npy of shape (N, ...model input), or .csv with one sample per row).
     #[arg(long)]
     x: PathBuf,
-    /// Targets (.npy, shape (N, ...model output); (N,) or (N, 1) class indices for
-    /// sparse_categorical_crossentropy).
+    /// Targets (.npy of shape (N, ...model output), or .csv with one sample per row; (N,)
+    /// or (N, 1) class indices for sparse_categorical_crossentropy).
     #[arg(long)]
     y: PathBuf,
-    /// Validation inputs (Keras `validation_data`; overrides --validation-split).
+    /// Validation inputs (Keras `validation_data`; overrides --validation-split; .npy or
+    /// .csv).
     #[arg(long, requires = "val_y")]
     val_x: Option<PathBuf>,
     /// Validation targets.
@@ -289,6 +310,16 @@ fn resolve_training(
     Ok((optimizer, loss))
 }
 
+/// A tensor file: `.npy`, or `.csv` rows reshaped to `dims` (the model tensor it feeds)
+/// when a row has that many values.
+fn read_input(path: &Path, dims: Option<&Vec<usize>>) -> Result<tensor_file::Tensor> {
+    let t = tensor_file::read_tensor(path)?;
+    Ok(match dims {
+        Some(d) if tensor_file::is_csv(path) => tensor_file::rows_as(t, d),
+        _ => t,
+    })
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Convert {
@@ -369,9 +400,11 @@ fn run(cli: Cli) -> Result<()> {
             batch,
         } => {
             let blob = load_blob(&model, &TrainingSettings::Skip)?;
+            let (in_dims, _) = predict::io_dims(blob.as_slice())?;
             let xs = input
                 .iter()
-                .map(|p| tensor_file::read_npy(p))
+                .enumerate()
+                .map(|(i, p)| read_input(p, in_dims.get(i)))
                 .collect::<Result<Vec<_>>>()?;
             let ys = predict::predict_all(blob.as_slice(), &xs, batch).map_err(|e| match e {
                 // `predict_all` does not know the file names; name the input file.
@@ -384,7 +417,7 @@ fn run(cli: Cli) -> Result<()> {
                 e => e,
             })?;
             for (path, y) in predict::output_paths(&output, ys.len()).iter().zip(&ys) {
-                tensor_file::write_npy(path, y)?;
+                tensor_file::write_tensor(path, y)?;
                 eprintln!("wrote {} {:?}", path.display(), y.shape);
             }
         }
@@ -414,25 +447,20 @@ fn run(cli: Cli) -> Result<()> {
             } = *args;
             let loss = loss.as_deref().map(parse_loss).transpose()?;
             let blob = load_blob(&model, &TrainingSettings::FromFile { optimizer, loss })?;
-            if !predict::is_chain(blob.as_slice())? {
-                return Err(Error::Config(
-                    "training graph models from the CLI is not supported yet; use \
-                     ember_nn::model::Functional"
-                        .into(),
-                ));
-            }
             let (optimizer, loss) =
                 resolve_training(optimizer, loss, Blob::parse(blob.as_slice())?.training()?)?;
+            let (in_dims, out_dims) = predict::io_dims(blob.as_slice())?;
+            let (xd, yd) = (in_dims.first(), out_dims.first());
             let data = train::TrainData {
-                x: tensor_file::read_npy(&x)?,
-                y: tensor_file::read_npy(&y)?,
+                x: read_input(&x, xd)?,
+                y: read_input(&y, yd)?,
                 x_path: x,
                 y_path: y,
             };
             let validation = match (val_x, val_y) {
                 (Some(vx), Some(vy)) => Some(train::TrainData {
-                    x: tensor_file::read_npy(&vx)?,
-                    y: tensor_file::read_npy(&vy)?,
+                    x: read_input(&vx, xd)?,
+                    y: read_input(&vy, yd)?,
                     x_path: vx,
                     y_path: vy,
                 }),

@@ -59,6 +59,28 @@ pub fn is_chain(blob: &[u8]) -> Result<bool> {
     })
 }
 
+/// The shapes (no batch) of a model's inputs and of its outputs, in Keras's order.
+pub type IoDims = (Vec<Vec<usize>>, Vec<Vec<usize>>);
+
+/// The shapes (no batch) of the model's inputs and of its outputs, in Keras's order.
+pub fn io_dims(blob: &[u8]) -> Result<IoDims> {
+    fn of<T: Scalar>(blob: &[u8]) -> Result<IoDims> {
+        let g = Graph::<T>::parse(blob)?;
+        let ins = g.inputs().iter().map(|&s| dims_of(s)).collect();
+        let outs = g
+            .outputs()
+            .iter()
+            .map(|&o| Ok(dims_of(g.tensor_shape(o as usize)?)))
+            .collect::<Result<_>>()?;
+        Ok((ins, outs))
+    }
+    let (header, _) = Blob::parse(blob)?.graph()?;
+    match header.dtype {
+        DType::Q16_16 => of::<Q16_16>(blob),
+        _ => of::<f32>(blob),
+    }
+}
+
 /// The path [`predict_all`] gives in the error about input `i`'s shape: `<input>` for
 /// a model with one input, `<input i>` otherwise.
 pub fn input_placeholder(i: usize, inputs: usize) -> PathBuf {

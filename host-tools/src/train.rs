@@ -3,8 +3,12 @@
 //! loss, metrics)` + `model.fit(x, y, batch_size, epochs, validation_data |
 //! validation_split, shuffle, callbacks=[EarlyStopping])`, then `model.save`.
 //!
-//! - The arena is sized exactly with [`Sequential::training_bytes`]; f32 and Q16.16 blobs
-//!   train in their own number type (data is converted with [`Scalar::from_f32`]).
+//! - A chain blob trains as a [`Sequential`], a graph blob (Keras's functional API) with
+//!   one input and one output as a [`Functional`] (same loop, same callbacks); a graph
+//!   with several inputs or outputs is refused with a message naming the limit.
+//! - The arena is sized exactly with [`Sequential::training_bytes`] /
+//!   [`Functional::training_bytes`]; f32 and Q16.16 blobs train in their own number type
+//!   (data is converted with [`Scalar::from_f32`]).
 //! - `validation_split = f` keeps the *last* `floor(n·(1 − f))..n` samples for validation,
 //!   before any shuffling, as Keras does (`keras/src/trainers/data_adapters/array_slicing.py`,
 //!   `train_validation_split`); explicit validation data overrides it, as in Keras.
@@ -14,7 +18,7 @@
 //!   axis of 1 against more outputs, categorical accuracy otherwise. Logs keep the word as
 //!   the key (`"acc"` logs as `acc`), as Keras names the metric after its identifier.
 //! - The trained blob keeps the graph (names, configurations, `trainable` flags) and
-//!   replaces every parameter with [`Sequential::param`]: see [`trained_blob`].
+//!   replaces every parameter with [`FitModel::param`]: see [`trained_blob`].
 
 use std::path::PathBuf;
 
@@ -24,7 +28,9 @@ use ember_nn::metrics::{
     MeanSquaredError, Precision, Recall, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
 };
 use ember_nn::model::callbacks::{Callback, Control, EarlyStopping, ModelCheckpoint};
-use ember_nn::model::{fit, FitBuffers, FitOptions, Logs, SliceDataset, MAX_LOG_METRICS};
+use ember_nn::model::{
+    fit, FitBuffers, FitModel, FitOptions, Functional, Logs, SliceDataset, MAX_LOG_METRICS,
+};
 use ember_nn::{DType, Loss, Optimizer, Scalar, Sequential, TrainConfig, Trainable, Q16_16};
 
 use crate::blob_file::AlignedBytes;
@@ -260,17 +266,42 @@ fn train_as<T: Scalar>(
         loss: options.loss,
         trainable: options.trainable,
     };
-    let needed = Sequential::<T>::training_bytes(blob, &config)?;
+    let graph = ember_nn::model::Graph::<T>::parse(blob)?;
+    if graph.is_chain() {
+        let needed = Sequential::<T>::training_bytes(blob, &config)?;
+        let mut arena = AlignedBytes::zeroed(needed);
+        let mut model = Sequential::<T>::for_training(blob, arena.as_mut_slice(), config)?;
+        return fit_model(&mut model, data, validation, options);
+    }
+    let (inputs, outputs) = (graph.inputs().len(), graph.outputs().len());
+    if inputs != 1 || outputs != 1 {
+        return Err(Error::Config(format!(
+            "ember train takes graph models with 1 input and 1 output; this one has \
+             {inputs} input(s) and {outputs} output(s) (train it with \
+             ember_nn::model::Functional::train_on_batch)"
+        )));
+    }
+    let needed = Functional::<T>::training_bytes(blob, &config)?;
     let mut arena = AlignedBytes::zeroed(needed);
-    let mut model = Sequential::<T>::for_training(blob, arena.as_mut_slice(), config)?;
+    let mut model = Functional::<T>::for_training(blob, arena.as_mut_slice(), config)?;
+    fit_model(&mut model, data, validation, options)
+}
+
+/// `fit` of a loaded model (a [`Sequential`] or a one-input one-output [`Functional`]).
+fn fit_model<T: Scalar, M: FitModel<T, N>, const N: usize>(
+    model: &mut M,
+    data: &TrainData,
+    validation: Option<&TrainData>,
+    options: &TrainOptions,
+) -> Result<TrainOutcome> {
     if let Some(lr) = options.learning_rate {
         model.set_learning_rate(lr)?;
     }
     let dims = |s: ember_nn::Shape| s.dims().iter().map(|&d| d as usize).collect::<Vec<_>>();
-    let (in_dims, out_dims) = (dims(model.input_shape()), dims(model.output_shape()));
-    let out_shape = model.output_shape();
+    let (in_shape, out_shape) = (model.input_shape()?, model.output_shape()?);
+    let (in_dims, out_dims) = (dims(in_shape), dims(out_shape));
     let y_len = options.loss.y_true_len(out_shape.len(), out_shape.last());
-    let x_len = model.input_shape().len();
+    let x_len = in_shape.len();
 
     let n = check_data(data, &in_dims, &out_dims, y_len)?;
     if let Some(v) = validation {
@@ -329,7 +360,7 @@ fn train_as<T: Scalar>(
         Some(SliceDataset::new(&vx, &vy, x_len, y_len)?)
     };
 
-    let sizes = FitBuffers::sizes(&model, train_n)?;
+    let sizes = FitBuffers::sizes(model, train_n)?;
     let (mut xb, mut yb) = (vec![T::ZERO; sizes.x], vec![T::ZERO; sizes.y]);
     let mut order = vec![0u32; sizes.order];
     let buffers = FitBuffers {
@@ -374,7 +405,7 @@ fn train_as<T: Scalar>(
     };
     let mut callbacks = (&mut progress, (stop, checkpoint));
     let result = fit(
-        &mut model,
+        model,
         &train_set,
         val_set.as_ref(),
         &fit_options,
@@ -417,7 +448,7 @@ fn train_as<T: Scalar>(
     }
     let history = progress.into_history();
     Ok(TrainOutcome {
-        blob: trained_blob(&model)?,
+        blob: trained_blob(model)?,
         history,
     })
 }
@@ -467,9 +498,9 @@ impl Progress {
 }
 
 impl<T: Scalar> Callback<T> for Progress {
-    fn on_epoch_begin<const N: usize>(
+    fn on_epoch_begin<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        _model: &mut Sequential<'_, T, N>,
+        _model: &mut M,
         _epoch: usize,
     ) -> ember_nn::Result<Control> {
         self.started = std::time::Instant::now();
@@ -484,9 +515,9 @@ impl<T: Scalar> Callback<T> for Progress {
         Ok(Control::Continue)
     }
 
-    fn on_train_batch_end<const N: usize>(
+    fn on_train_batch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        _model: &mut Sequential<'_, T, N>,
+        _model: &mut M,
         batch: usize,
         logs: &Logs,
     ) -> ember_nn::Result<Control> {
@@ -497,9 +528,9 @@ impl<T: Scalar> Callback<T> for Progress {
         Ok(Control::Continue)
     }
 
-    fn on_epoch_end<const N: usize>(
+    fn on_epoch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        _model: &mut Sequential<'_, T, N>,
+        _model: &mut M,
         epoch: usize,
         logs: &mut Logs,
     ) -> ember_nn::Result<Control> {

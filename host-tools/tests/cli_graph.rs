@@ -582,7 +582,7 @@ fn wrong_input_shapes_name_the_file() {
 }
 
 #[test]
-fn train_refuses_graph_models() {
+fn train_refuses_graph_models_with_several_inputs() {
     let dir = Scratch::new("graph_train");
     let (blob, _) = convert_functional(&dir, false);
     let out = dir.path("trained.emb");
@@ -605,8 +605,8 @@ fn train_refuses_graph_models() {
         ));
         assert!(
             err.contains(
-                "training graph models from the CLI is not supported yet; use \
-                 ember_nn::model::Functional"
+                "ember train takes graph models with 1 input and 1 output; this one has 2 \
+                 input(s) and 2 output(s)"
             ),
             "{err}"
         );

@@ -13,7 +13,7 @@ use ember_nn::model::callbacks::{
     Callback, CheckpointInfo, CheckpointStorage, Control, EarlyStopping, MemoryStorage, Mode,
     ModelCheckpoint, SaveFreq,
 };
-use ember_nn::model::{fit, FitBuffers, FitOptions, Logs, SliceDataset};
+use ember_nn::model::{fit, FitBuffers, FitModel, FitOptions, Logs, SliceDataset};
 use ember_nn::{
     Error, Loss, Optimizer, Result, Scalar, Sequential, Sgd, TrainConfig, Trainable, Q16_16,
 };
@@ -33,9 +33,9 @@ struct Recorder {
 }
 
 impl<T: Scalar> CheckpointStorage<T> for Recorder {
-    fn save<const N: usize>(
+    fn save<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        _model: &Sequential<'_, T, N>,
+        _model: &M,
         info: &CheckpointInfo<'_>,
     ) -> Result<()> {
         let path = format_filepath(&self.pattern, info).expect("format the filepath");
@@ -247,9 +247,9 @@ struct Probe {
 }
 
 impl Callback<f32> for Probe {
-    fn on_epoch_end<const N: usize>(
+    fn on_epoch_end<M: FitModel<f32, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, f32, N>,
+        model: &mut M,
         _epoch: usize,
         logs: &mut Logs,
     ) -> Result<Control> {

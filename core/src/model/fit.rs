@@ -26,7 +26,7 @@
 use super::callbacks::{Callback, Control};
 use super::dataset::Dataset;
 use super::logs::{Logs, MAX_LOG_METRICS};
-use super::Sequential;
+use super::FitModel;
 use crate::metrics::Metric;
 use crate::optimizer::Algorithm;
 use crate::random::Rng;
@@ -92,7 +92,7 @@ impl<T: Scalar> FitBuffers<'_, T> {
     /// The buffer sizes to train `model` on `n` samples: `x = batch·input_len`,
     /// `y = batch·y_len` (`y_len` as the loss wants it per sample), `order = n`,
     /// `sample_weight = batch`. [`Error::NotTraining`] for an inference model.
-    pub fn sizes<const N: usize>(model: &Sequential<'_, T, N>, n: usize) -> Result<FitBufferSizes> {
+    pub fn sizes<M: FitModel<T, N>, const N: usize>(model: &M, n: usize) -> Result<FitBufferSizes> {
         let (batch, _, x_len, y_len) = geometry(model)?;
         Ok(FitBufferSizes {
             x: batch * x_len,
@@ -104,13 +104,13 @@ impl<T: Scalar> FitBuffers<'_, T> {
 }
 
 /// `(batch_size, out_len, x_len, y_len)` of a training model.
-fn geometry<T: Scalar, const N: usize>(
-    model: &Sequential<'_, T, N>,
+fn geometry<T: Scalar, M: FitModel<T, N>, const N: usize>(
+    model: &M,
 ) -> Result<(usize, usize, usize, usize)> {
     let cfg = model.train_config().ok_or(Error::NotTraining)?;
-    let out = model.output_shape();
+    let out = model.output_shape()?;
     let y_len = cfg.loss.y_true_len(out.len(), out.last());
-    Ok((cfg.batch_size, out.len(), model.input_shape().len(), y_len))
+    Ok((cfg.batch_size, out.len(), model.input_shape()?.len(), y_len))
 }
 
 fn check_len(found: usize, expected: usize) -> Result<()> {
@@ -180,7 +180,9 @@ fn logs_of<M: Metric>(loss: &LossTracker, metrics: &[M]) -> Result<Logs> {
     Ok(logs)
 }
 
-/// Trains `model` on `data` for `options.epochs` epochs. Keras: `model.fit(x, y,
+/// Trains `model` — a [`super::Sequential`], or a [`super::Functional`] graph with one
+/// input and one output (any [`FitModel`]) — on `data` for `options.epochs` epochs.
+/// Keras: `model.fit(x, y,
 /// batch_size, epochs, callbacks, validation_data, shuffle, class_weight,
 /// initial_epoch)` on a compiled model with `metrics`.
 ///
@@ -191,7 +193,8 @@ fn logs_of<M: Metric>(loss: &LossTracker, metrics: &[M]) -> Result<Logs> {
 ///
 /// Errors: [`Error::NotTraining`] for an inference model; [`Error::ShapeMismatch`] for
 /// a dataset whose samples do not fit the model or too-small buffers;
-/// [`Error::InvalidConfig`] for an empty dataset, more than [`MAX_LOG_METRICS`] metrics,
+/// [`Error::InvalidConfig`] for a graph with several inputs or outputs, an empty dataset,
+/// more than [`MAX_LOG_METRICS`] metrics,
 /// a label without a class weight, or a callback's invalid setting. Any error of a step,
 /// a metric or a callback stops training and is returned (the model keeps the updates
 /// applied so far).
@@ -255,8 +258,8 @@ fn logs_of<M: Metric>(loss: &LossTracker, metrics: &[M]) -> Result<Logs> {
 /// let w = model.trainable_params();
 /// assert!((w[0] - 2.0).abs() < 0.05 && (w[1] - 1.0).abs() < 0.05);
 /// ```
-pub fn fit<T, D, V, M, C, const N: usize>(
-    model: &mut Sequential<'_, T, N>,
+pub fn fit<T, Mo, D, V, M, C, const N: usize>(
+    model: &mut Mo,
     data: &D,
     validation: Option<&V>,
     options: &FitOptions<'_>,
@@ -266,6 +269,7 @@ pub fn fit<T, D, V, M, C, const N: usize>(
 ) -> Result<Option<Logs>>
 where
     T: Scalar,
+    Mo: FitModel<T, N>,
     D: Dataset<T>,
     V: Dataset<T>,
     M: Metric,
@@ -302,7 +306,7 @@ where
         *o = i as u32;
     }
     let mut rng = Rng::from_seed(options.shuffle.unwrap_or(0));
-    let out_shape = model.output_shape();
+    let out_shape = model.output_shape()?;
 
     callbacks.on_train_begin(model)?;
     let mut last: Option<Logs> = None;
@@ -371,13 +375,14 @@ where
     Ok(last)
 }
 
-/// The loss and metrics of `model` on `data`, without training. Keras:
+/// The loss and metrics of `model` (any [`FitModel`], as for [`fit()`]) on `data`,
+/// without training. Keras:
 /// `model.evaluate(x, y, batch_size)` (with the compiled `batch_size`), returning the
 /// logs (`loss` weighted by batch size as in [`fit()`], metric results). `x` and `y`
 /// are batch buffers as [`FitBuffers::x`] and [`FitBuffers::y`]. Metrics are reset
 /// first.
-pub fn evaluate<T, D, M, const N: usize>(
-    model: &mut Sequential<'_, T, N>,
+pub fn evaluate<T, Mo, D, M, const N: usize>(
+    model: &mut Mo,
     data: &D,
     metrics: &mut [M],
     x: &mut [T],
@@ -385,6 +390,7 @@ pub fn evaluate<T, D, M, const N: usize>(
 ) -> Result<Logs>
 where
     T: Scalar,
+    Mo: FitModel<T, N>,
     D: Dataset<T>,
     M: Metric,
 {
@@ -399,8 +405,8 @@ where
 }
 
 /// [`evaluate`] after the checks.
-fn evaluate_into<T, D, M, const N: usize>(
-    model: &mut Sequential<'_, T, N>,
+fn evaluate_into<T, Mo, D, M, const N: usize>(
+    model: &mut Mo,
     data: &D,
     metrics: &mut [M],
     xb: &mut [T],
@@ -408,11 +414,12 @@ fn evaluate_into<T, D, M, const N: usize>(
 ) -> Result<Logs>
 where
     T: Scalar,
+    Mo: FitModel<T, N>,
     D: Dataset<T>,
     M: Metric,
 {
     let (batch, out_len, x_len, y_len) = geometry(model)?;
-    let out_shape = model.output_shape();
+    let out_shape = model.output_shape()?;
     for m in metrics.iter_mut() {
         m.reset_state();
     }
@@ -477,7 +484,7 @@ fn class_weights<T: Scalar>(cw: &[f32], ys: &[T], y_len: usize, out: &mut [T]) -
 }
 
 /// `algorithm` with its constant learning rate replaced (for
-/// [`Sequential::set_learning_rate`]).
+/// [`super::Sequential::set_learning_rate`]).
 pub(crate) fn with_learning_rate(algorithm: Algorithm, lr: f32) -> Algorithm {
     let mut a = algorithm;
     match &mut a {

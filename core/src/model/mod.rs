@@ -1,6 +1,7 @@
 //! Models: a blob decoded into a layer list ([`Graph`]), its exact memory plan
-//! ([`MemoryPlan`]), the runtime that predicts and trains ([`Sequential`]), and Keras's
-//! training loop: [`fit()`] / [`evaluate()`] over a [`Dataset`], with [`callbacks`]; and
+//! ([`MemoryPlan`]), the runtimes that predict and train ([`Sequential`], [`Functional`]),
+//! and Keras's training loop: [`fit()`] / [`evaluate()`] of a [`FitModel`] over a
+//! [`Dataset`], with [`callbacks`]; and
 //! [`SequentialBuilder`], which declares a model in Rust and writes it freshly initialized.
 
 mod builder;
@@ -19,6 +20,7 @@ mod runtime;
 mod sequential;
 mod stream;
 mod train;
+mod trainer;
 
 pub use builder::{default_initializer, keras_snake_case, SequentialBuilder};
 pub use dataset::{Dataset, SliceDataset};
@@ -32,6 +34,7 @@ pub use regions::ParamRegions;
 pub use sequential::Sequential;
 pub use stream::Stream;
 pub use train::{TrainConfig, Trainable};
+pub use trainer::FitModel;
 
 /// Default capacity (layers) of a [`Graph`]/[`Sequential`].
 pub const DEFAULT_MAX_LAYERS: usize = 16;

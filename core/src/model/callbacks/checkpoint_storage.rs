@@ -2,7 +2,7 @@
 //! file; a microcontroller writes RAM or flash), and [`MemoryStorage`], a caller-provided
 //! buffer.
 
-use crate::model::{Logs, Sequential};
+use crate::model::{FitModel, Logs};
 use crate::{Result, Scalar};
 
 /// When a checkpoint is taken: what Keras formats `ModelCheckpoint`'s `filepath` with.
@@ -22,8 +22,8 @@ pub struct CheckpointInfo<'l> {
 /// and `model.save_weights`.
 ///
 /// [`CheckpointStorage::save`] receives the model and reads what it keeps: usually
-/// [`Sequential::trainable_params`] and [`Sequential::layer_state`] (or one
-/// [`Sequential::write_snapshot`]), which with the blob — never changed by training — are
+/// [`FitModel::trainable_params`] and [`FitModel::layer_state`] (or one
+/// [`FitModel::write_snapshot`]), which with the blob — never changed by training — are
 /// every weight of the model (Keras's `save_weights` writes them all). A host
 /// implementation can write a whole blob instead (`ember_cli::checkpoint::FileStorage`).
 ///
@@ -36,18 +36,18 @@ pub struct CheckpointInfo<'l> {
 /// save); a failing medium reports [`crate::Error::Storage`].
 pub trait CheckpointStorage<T: Scalar> {
     /// Stores the current weights of `model`, taken at `info`.
-    fn save<const N: usize>(
+    fn save<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &Sequential<'_, T, N>,
+        model: &M,
         info: &CheckpointInfo<'_>,
     ) -> Result<()>;
 }
 
 /// A storage the caller keeps (to read it after `fit`).
 impl<T: Scalar, S: CheckpointStorage<T>> CheckpointStorage<T> for &mut S {
-    fn save<const N: usize>(
+    fn save<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &Sequential<'_, T, N>,
+        model: &M,
         info: &CheckpointInfo<'_>,
     ) -> Result<()> {
         (**self).save(model, info)
@@ -55,8 +55,8 @@ impl<T: Scalar, S: CheckpointStorage<T>> CheckpointStorage<T> for &mut S {
 }
 
 /// A checkpoint in a caller-provided buffer (RAM, no heap): each save overwrites it with
-/// [`Sequential::write_snapshot`] — trainable parameters, then layer state — so the buffer
-/// must hold exactly [`Sequential::snapshot_len`] elements (else the save, and `fit`,
+/// [`FitModel::write_snapshot`] — trainable parameters, then layer state — so the buffer
+/// must hold exactly [`FitModel::snapshot_len`] elements (else the save, and `fit`,
 /// fail with [`crate::Error::ShapeMismatch`]).
 ///
 /// ```
@@ -105,10 +105,10 @@ impl<'b, T: Scalar> MemoryStorage<'b, T> {
         self.saved.map(|_| &*self.buffer)
     }
 
-    /// Puts the checkpoint back into `model` ([`Sequential::restore_snapshot`]; Keras:
+    /// Puts the checkpoint back into `model` ([`FitModel::restore_snapshot`]; Keras:
     /// `model.load_weights(filepath)`). [`crate::Error::InvalidConfig`] before the first
     /// save; [`crate::Error::ShapeMismatch`] for a model of another size.
-    pub fn restore<const N: usize>(&self, model: &mut Sequential<'_, T, N>) -> Result<()> {
+    pub fn restore<M: FitModel<T, N>, const N: usize>(&self, model: &mut M) -> Result<()> {
         match self.snapshot() {
             Some(s) => model.restore_snapshot(s),
             None => Err(crate::Error::InvalidConfig("no checkpoint has been saved")),
@@ -117,9 +117,9 @@ impl<'b, T: Scalar> MemoryStorage<'b, T> {
 }
 
 impl<T: Scalar> CheckpointStorage<T> for MemoryStorage<'_, T> {
-    fn save<const N: usize>(
+    fn save<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &Sequential<'_, T, N>,
+        model: &M,
         info: &CheckpointInfo<'_>,
     ) -> Result<()> {
         model.write_snapshot(self.buffer)?;

@@ -2,7 +2,7 @@
 
 use super::monitor::{is_improvement, Mode};
 use super::{Callback, Control};
-use crate::model::{Logs, Sequential};
+use crate::model::{FitModel, Logs};
 use crate::{Result, Scalar};
 
 /// Stops training when a monitored quantity has stopped improving. Keras:
@@ -18,10 +18,10 @@ use crate::{Result, Scalar};
 /// elif wait >= patience and epoch > 0: stop
 /// ```
 /// With [`EarlyStopping::restore_best_weights`] the weights of the best epoch — a
-/// [`Sequential::write_snapshot`]: the trainable parameters *and* the layer state
+/// [`FitModel::write_snapshot`]: the trainable parameters *and* the layer state
 /// (BatchNormalization's moving statistics), as Keras's `model.get_weights()` holds
 /// both — are copied into a caller-provided buffer (as long as
-/// [`Sequential::snapshot_len`]) and put back at the end of training, whether or not
+/// [`FitModel::snapshot_len`]) and put back at the end of training, whether or not
 /// training stopped early — as Keras's `on_train_end` does.
 ///
 /// ```
@@ -102,7 +102,7 @@ impl<'b, T: Scalar> EarlyStopping<'b, T> {
     }
 
     /// Keras's `restore_best_weights=True`, keeping the best weights in `buffer` (exactly
-    /// [`Sequential::snapshot_len`] elements: trainable parameters then layer state, else
+    /// [`FitModel::snapshot_len`] elements: trainable parameters then layer state, else
     /// `fit` fails with [`crate::Error::ShapeMismatch`] at the first save).
     pub fn restore_best_weights(self, buffer: &'b mut [T]) -> Self {
         EarlyStopping {
@@ -131,7 +131,7 @@ impl<'b, T: Scalar> EarlyStopping<'b, T> {
         self.wait
     }
 
-    fn save<const N: usize>(&mut self, model: &Sequential<'_, T, N>) -> Result<()> {
+    fn save<M: FitModel<T, N>, const N: usize>(&mut self, model: &M) -> Result<()> {
         if let Some(buf) = self.best_weights.as_deref_mut() {
             model.write_snapshot(buf)?;
             self.have_best_weights = true;
@@ -141,7 +141,7 @@ impl<'b, T: Scalar> EarlyStopping<'b, T> {
 }
 
 impl<T: Scalar> Callback<T> for EarlyStopping<'_, T> {
-    fn on_train_begin<const N: usize>(&mut self, _model: &mut Sequential<'_, T, N>) -> Result<()> {
+    fn on_train_begin<M: FitModel<T, N>, const N: usize>(&mut self, _model: &mut M) -> Result<()> {
         self.mode.resolve(self.monitor)?;
         self.wait = 0;
         self.stopped_epoch = 0;
@@ -151,9 +151,9 @@ impl<T: Scalar> Callback<T> for EarlyStopping<'_, T> {
         Ok(())
     }
 
-    fn on_epoch_end<const N: usize>(
+    fn on_epoch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         epoch: usize,
         logs: &mut Logs,
     ) -> Result<Control> {
@@ -187,9 +187,9 @@ impl<T: Scalar> Callback<T> for EarlyStopping<'_, T> {
         Ok(Control::Continue)
     }
 
-    fn on_train_end<const N: usize>(
+    fn on_train_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         _logs: Option<&Logs>,
     ) -> Result<()> {
         if self.have_best_weights {

@@ -1,7 +1,7 @@
 //! [`History`]: Keras's `keras.callbacks.History`, with a fixed capacity.
 
 use super::{Callback, Control};
-use crate::model::{Logs, Sequential};
+use crate::model::{FitModel, Logs};
 use crate::{Result, Scalar};
 
 /// Records the [`Logs`] of every epoch. Keras: `keras.callbacks.History` (what
@@ -79,15 +79,15 @@ impl<const E: usize> Default for History<E> {
 }
 
 impl<T: Scalar, const E: usize> Callback<T> for History<E> {
-    fn on_train_begin<const N: usize>(&mut self, _model: &mut Sequential<'_, T, N>) -> Result<()> {
+    fn on_train_begin<M: FitModel<T, N>, const N: usize>(&mut self, _model: &mut M) -> Result<()> {
         self.len = 0;
         self.dropped = 0;
         Ok(())
     }
 
-    fn on_epoch_end<const N: usize>(
+    fn on_epoch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        _model: &mut Sequential<'_, T, N>,
+        _model: &mut M,
         _epoch: usize,
         logs: &mut Logs,
     ) -> Result<Control> {

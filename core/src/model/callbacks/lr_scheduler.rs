@@ -1,7 +1,7 @@
 //! [`LearningRateScheduler`]: Keras's `keras.callbacks.LearningRateScheduler`.
 
 use super::{Callback, Control};
-use crate::model::{Logs, Sequential};
+use crate::model::{FitModel, Logs};
 use crate::{Result, Scalar};
 
 /// Sets the learning rate at the start of each epoch to `schedule(epoch, lr)`, `lr` being
@@ -31,9 +31,9 @@ impl LearningRateScheduler {
 }
 
 impl<T: Scalar> Callback<T> for LearningRateScheduler {
-    fn on_epoch_begin<const N: usize>(
+    fn on_epoch_begin<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         epoch: usize,
     ) -> Result<Control> {
         let lr = model.learning_rate().unwrap_or(0.0);
@@ -41,9 +41,9 @@ impl<T: Scalar> Callback<T> for LearningRateScheduler {
         Ok(Control::Continue)
     }
 
-    fn on_epoch_end<const N: usize>(
+    fn on_epoch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         _epoch: usize,
         logs: &mut Logs,
     ) -> Result<Control> {

@@ -28,7 +28,7 @@ pub use monitor::Mode;
 pub use reduce_lr::ReduceLROnPlateau;
 pub use terminate_on_nan::TerminateOnNaN;
 
-use super::{Logs, Sequential};
+use super::{FitModel, Logs};
 use crate::{Result, Scalar};
 
 /// What a hook asks of the training loop.
@@ -58,15 +58,15 @@ impl Control {
 /// the logs. An `Err` aborts `fit` with that error (Keras: an exception).
 pub trait Callback<T: Scalar> {
     /// Keras: `on_train_begin(logs)`.
-    fn on_train_begin<const N: usize>(&mut self, model: &mut Sequential<'_, T, N>) -> Result<()> {
+    fn on_train_begin<M: FitModel<T, N>, const N: usize>(&mut self, model: &mut M) -> Result<()> {
         let _ = model;
         Ok(())
     }
 
     /// Keras: `on_train_end(logs)`; `logs` are the last epoch's, `None` if no epoch ran.
-    fn on_train_end<const N: usize>(
+    fn on_train_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         logs: Option<&Logs>,
     ) -> Result<()> {
         let _ = (model, logs);
@@ -74,9 +74,9 @@ pub trait Callback<T: Scalar> {
     }
 
     /// Keras: `on_epoch_begin(epoch, logs)`.
-    fn on_epoch_begin<const N: usize>(
+    fn on_epoch_begin<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         epoch: usize,
     ) -> Result<Control> {
         let _ = (model, epoch);
@@ -85,9 +85,9 @@ pub trait Callback<T: Scalar> {
 
     /// Keras: `on_epoch_end(epoch, logs)`. Callbacks may add to `logs` (Keras's
     /// schedulers add `learning_rate`); later callbacks see it.
-    fn on_epoch_end<const N: usize>(
+    fn on_epoch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         epoch: usize,
         logs: &mut Logs,
     ) -> Result<Control> {
@@ -96,9 +96,9 @@ pub trait Callback<T: Scalar> {
     }
 
     /// Keras: `on_train_batch_begin(batch, logs)`.
-    fn on_train_batch_begin<const N: usize>(
+    fn on_train_batch_begin<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         batch: usize,
     ) -> Result<Control> {
         let _ = (model, batch);
@@ -107,9 +107,9 @@ pub trait Callback<T: Scalar> {
 
     /// Keras: `on_train_batch_end(batch, logs)`: `logs` hold the running loss and metric
     /// results of the epoch so far.
-    fn on_train_batch_end<const N: usize>(
+    fn on_train_batch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         batch: usize,
         logs: &Logs,
     ) -> Result<Control> {
@@ -123,46 +123,46 @@ impl<T: Scalar> Callback<T> for () {}
 
 /// A callback the caller keeps (to read a [`History`] after `fit`, say).
 impl<T: Scalar, C: Callback<T>> Callback<T> for &mut C {
-    fn on_train_begin<const N: usize>(&mut self, model: &mut Sequential<'_, T, N>) -> Result<()> {
+    fn on_train_begin<M: FitModel<T, N>, const N: usize>(&mut self, model: &mut M) -> Result<()> {
         (**self).on_train_begin(model)
     }
 
-    fn on_train_end<const N: usize>(
+    fn on_train_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         logs: Option<&Logs>,
     ) -> Result<()> {
         (**self).on_train_end(model, logs)
     }
 
-    fn on_epoch_begin<const N: usize>(
+    fn on_epoch_begin<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         epoch: usize,
     ) -> Result<Control> {
         (**self).on_epoch_begin(model, epoch)
     }
 
-    fn on_epoch_end<const N: usize>(
+    fn on_epoch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         epoch: usize,
         logs: &mut Logs,
     ) -> Result<Control> {
         (**self).on_epoch_end(model, epoch, logs)
     }
 
-    fn on_train_batch_begin<const N: usize>(
+    fn on_train_batch_begin<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         batch: usize,
     ) -> Result<Control> {
         (**self).on_train_batch_begin(model, batch)
     }
 
-    fn on_train_batch_end<const N: usize>(
+    fn on_train_batch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         batch: usize,
         logs: &Logs,
     ) -> Result<Control> {
@@ -172,16 +172,16 @@ impl<T: Scalar, C: Callback<T>> Callback<T> for &mut C {
 
 /// A callback that may be absent (`None` does nothing), for callbacks chosen at run time.
 impl<T: Scalar, C: Callback<T>> Callback<T> for Option<C> {
-    fn on_train_begin<const N: usize>(&mut self, model: &mut Sequential<'_, T, N>) -> Result<()> {
+    fn on_train_begin<M: FitModel<T, N>, const N: usize>(&mut self, model: &mut M) -> Result<()> {
         match self {
             Some(c) => c.on_train_begin(model),
             None => Ok(()),
         }
     }
 
-    fn on_train_end<const N: usize>(
+    fn on_train_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         logs: Option<&Logs>,
     ) -> Result<()> {
         match self {
@@ -190,9 +190,9 @@ impl<T: Scalar, C: Callback<T>> Callback<T> for Option<C> {
         }
     }
 
-    fn on_epoch_begin<const N: usize>(
+    fn on_epoch_begin<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         epoch: usize,
     ) -> Result<Control> {
         match self {
@@ -201,9 +201,9 @@ impl<T: Scalar, C: Callback<T>> Callback<T> for Option<C> {
         }
     }
 
-    fn on_epoch_end<const N: usize>(
+    fn on_epoch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         epoch: usize,
         logs: &mut Logs,
     ) -> Result<Control> {
@@ -213,9 +213,9 @@ impl<T: Scalar, C: Callback<T>> Callback<T> for Option<C> {
         }
     }
 
-    fn on_train_batch_begin<const N: usize>(
+    fn on_train_batch_begin<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         batch: usize,
     ) -> Result<Control> {
         match self {
@@ -224,9 +224,9 @@ impl<T: Scalar, C: Callback<T>> Callback<T> for Option<C> {
         }
     }
 
-    fn on_train_batch_end<const N: usize>(
+    fn on_train_batch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         batch: usize,
         logs: &Logs,
     ) -> Result<Control> {
@@ -239,32 +239,32 @@ impl<T: Scalar, C: Callback<T>> Callback<T> for Option<C> {
 
 /// Two callbacks, called in order (Keras: `callbacks=[a, b]`). Nest pairs for more.
 impl<T: Scalar, A: Callback<T>, B: Callback<T>> Callback<T> for (A, B) {
-    fn on_train_begin<const N: usize>(&mut self, model: &mut Sequential<'_, T, N>) -> Result<()> {
+    fn on_train_begin<M: FitModel<T, N>, const N: usize>(&mut self, model: &mut M) -> Result<()> {
         self.0.on_train_begin(model)?;
         self.1.on_train_begin(model)
     }
 
-    fn on_train_end<const N: usize>(
+    fn on_train_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         logs: Option<&Logs>,
     ) -> Result<()> {
         self.0.on_train_end(model, logs)?;
         self.1.on_train_end(model, logs)
     }
 
-    fn on_epoch_begin<const N: usize>(
+    fn on_epoch_begin<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         epoch: usize,
     ) -> Result<Control> {
         let a = self.0.on_epoch_begin(model, epoch)?;
         Ok(a.or(self.1.on_epoch_begin(model, epoch)?))
     }
 
-    fn on_epoch_end<const N: usize>(
+    fn on_epoch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         epoch: usize,
         logs: &mut Logs,
     ) -> Result<Control> {
@@ -272,18 +272,18 @@ impl<T: Scalar, A: Callback<T>, B: Callback<T>> Callback<T> for (A, B) {
         Ok(a.or(self.1.on_epoch_end(model, epoch, logs)?))
     }
 
-    fn on_train_batch_begin<const N: usize>(
+    fn on_train_batch_begin<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         batch: usize,
     ) -> Result<Control> {
         let a = self.0.on_train_batch_begin(model, batch)?;
         Ok(a.or(self.1.on_train_batch_begin(model, batch)?))
     }
 
-    fn on_train_batch_end<const N: usize>(
+    fn on_train_batch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         batch: usize,
         logs: &Logs,
     ) -> Result<Control> {

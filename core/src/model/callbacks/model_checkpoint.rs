@@ -4,7 +4,7 @@
 use super::checkpoint_storage::{CheckpointInfo, CheckpointStorage};
 use super::monitor::{is_improvement, Mode};
 use super::{Callback, Control};
-use crate::model::{Logs, Sequential};
+use crate::model::{FitModel, Logs};
 use crate::{Result, Scalar};
 
 /// When [`ModelCheckpoint`] considers saving. Keras: `save_freq="epoch"` or an integer.
@@ -187,9 +187,9 @@ impl<S> ModelCheckpoint<S> {
         false
     }
 
-    fn save_model<T: Scalar, const N: usize>(
+    fn save_model<T: Scalar, M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &Sequential<'_, T, N>,
+        model: &M,
         epoch: usize,
         batch: Option<usize>,
         logs: &Logs,
@@ -210,23 +210,23 @@ impl<S> ModelCheckpoint<S> {
 }
 
 impl<T: Scalar, S: CheckpointStorage<T>> Callback<T> for ModelCheckpoint<S> {
-    fn on_train_begin<const N: usize>(&mut self, _model: &mut Sequential<'_, T, N>) -> Result<()> {
+    fn on_train_begin<M: FitModel<T, N>, const N: usize>(&mut self, _model: &mut M) -> Result<()> {
         self.resolved = Some(self.mode.resolve(self.monitor)?);
         Ok(())
     }
 
-    fn on_epoch_begin<const N: usize>(
+    fn on_epoch_begin<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        _model: &mut Sequential<'_, T, N>,
+        _model: &mut M,
         epoch: usize,
     ) -> Result<Control> {
         self.current_epoch = epoch;
         Ok(Control::Continue)
     }
 
-    fn on_train_batch_end<const N: usize>(
+    fn on_train_batch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         batch: usize,
         logs: &Logs,
     ) -> Result<Control> {
@@ -236,9 +236,9 @@ impl<T: Scalar, S: CheckpointStorage<T>> Callback<T> for ModelCheckpoint<S> {
         Ok(Control::Continue)
     }
 
-    fn on_epoch_end<const N: usize>(
+    fn on_epoch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         epoch: usize,
         logs: &mut Logs,
     ) -> Result<Control> {

@@ -2,7 +2,7 @@
 
 use super::monitor::{is_improvement, Mode};
 use super::{Callback, Control};
-use crate::model::{Logs, Sequential};
+use crate::model::{FitModel, Logs};
 use crate::{Error, Result, Scalar};
 
 /// Multiplies the learning rate by `factor` when the monitored quantity has not improved
@@ -99,7 +99,7 @@ impl Default for ReduceLROnPlateau {
 }
 
 impl<T: Scalar> Callback<T> for ReduceLROnPlateau {
-    fn on_train_begin<const N: usize>(&mut self, _model: &mut Sequential<'_, T, N>) -> Result<()> {
+    fn on_train_begin<M: FitModel<T, N>, const N: usize>(&mut self, _model: &mut M) -> Result<()> {
         if self.factor >= 1.0 {
             return Err(Error::InvalidConfig(
                 "ReduceLROnPlateau does not support a factor >= 1.0",
@@ -112,9 +112,9 @@ impl<T: Scalar> Callback<T> for ReduceLROnPlateau {
         Ok(())
     }
 
-    fn on_epoch_end<const N: usize>(
+    fn on_epoch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        model: &mut Sequential<'_, T, N>,
+        model: &mut M,
         _epoch: usize,
         logs: &mut Logs,
     ) -> Result<Control> {

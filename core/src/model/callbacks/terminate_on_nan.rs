@@ -1,7 +1,7 @@
 //! [`TerminateOnNaN`]: Keras's `keras.callbacks.TerminateOnNaN`.
 
 use super::{Callback, Control};
-use crate::model::{Logs, Sequential};
+use crate::model::{FitModel, Logs};
 use crate::{Result, Scalar};
 
 /// Stops training at the end of a batch whose logged loss (the epoch's running mean) is
@@ -23,9 +23,9 @@ impl TerminateOnNaN {
 }
 
 impl<T: Scalar> Callback<T> for TerminateOnNaN {
-    fn on_train_batch_end<const N: usize>(
+    fn on_train_batch_end<M: FitModel<T, N>, const N: usize>(
         &mut self,
-        _model: &mut Sequential<'_, T, N>,
+        _model: &mut M,
         batch: usize,
         logs: &Logs,
     ) -> Result<Control> {

@@ -4,8 +4,8 @@ use core::ops::Range;
 
 use heapless::Vec;
 
-use super::super::regularization;
 use super::super::runtime::{layer_context, split_params};
+use super::super::{regularization, TrainConfig};
 use super::{node_inputs, step_ids, views_of, Functional};
 use crate::arena::{split_many, Around};
 use crate::blob::MAX_NODE_INPUTS;
@@ -24,9 +24,23 @@ impl<T: Scalar, const N: usize> Functional<'_, T, N> {
     /// one per output ([`crate::Loss::y_true_len`] elements each). Returns the loss
     /// computed before the update.
     pub fn train_on_batch(&mut self, inputs: &[&[T]], targets: &[&[T]]) -> Result<T> {
+        self.train_on_batch_weighted(inputs, targets, None)
+    }
+
+    /// [`Functional::train_on_batch`] with one weight per sample (Keras's
+    /// `model.train_on_batch(x, y, sample_weight=w)`): every output's per-sample losses
+    /// are multiplied by the weights before the loss's reduction.
+    pub fn train_on_batch_weighted(
+        &mut self,
+        inputs: &[&[T]],
+        targets: &[&[T]],
+        sample_weight: Option<&[T]>,
+    ) -> Result<T> {
+        // Before the forward pass, which updates moving statistics.
+        check_weights(sample_weight, self.check_inputs(inputs, None)?)?;
         let (b, ctx) = self.begin_step(inputs, targets, true)?;
         let mut fresh: Vec<bool, N> = self.graph.nodes().iter().map(|_| true).collect();
-        let loss = self.loss(inputs, targets, b, &mut fresh)?;
+        let loss = self.loss(targets, sample_weight, b, &mut fresh)?;
         let mut param_written: Vec<bool, N> = self.graph.layers().iter().map(|_| false).collect();
         for k in (0..self.graph.nodes().len()).rev() {
             if self.plan.backward[k] && !fresh[k] {
@@ -43,8 +57,11 @@ impl<T: Scalar, const N: usize> Functional<'_, T, N> {
     /// inference mode, the compiled loss on every output plus the regularization losses.
     pub fn test_on_batch(&mut self, inputs: &[&[T]], targets: &[&[T]]) -> Result<T> {
         let (b, _) = self.begin_step(inputs, targets, false)?;
-        let mut fresh: Vec<bool, N> = self.graph.nodes().iter().map(|_| false).collect();
-        self.loss(inputs, targets, b, &mut fresh)
+        // The loss gradients are not used: they go to the outputs' own gradient buffers
+        // ("fresh"), as in training, rather than through the accumulation scratch, which
+        // the plan sizes only for outputs without one.
+        let mut fresh: Vec<bool, N> = self.graph.nodes().iter().map(|_| true).collect();
+        self.loss(targets, None, b, &mut fresh)
     }
 
     /// Number of optimizer updates applied (Keras's `optimizer.iterations`).
@@ -82,6 +99,72 @@ impl<T: Scalar, const N: usize> Functional<'_, T, N> {
     /// [`crate::Sequential::layer_state`].
     pub fn layer_state(&self) -> &[T] {
         self.training.as_ref().map_or(&[], |t| &*t.layer_state)
+    }
+
+    /// The training configuration, `None` for a model loaded for inference.
+    pub fn train_config(&self) -> Option<&TrainConfig> {
+        self.training.as_ref().map(|t| &t.config)
+    }
+
+    /// Planned output `output`'s values for the last `b` samples run by
+    /// [`Functional::train_on_batch`] or [`Functional::test_on_batch`] (computed before
+    /// the update, what Keras's metrics see); `None` for an inference model, an unknown
+    /// output or a `b` larger than the batch.
+    pub fn last_output(&self, output: usize, b: usize) -> Option<&[T]> {
+        let cfg = self.train_config()?;
+        if b > cfg.batch_size {
+            return None;
+        }
+        let id = *self.plan.outputs.get(output)? as usize;
+        let k = id.checked_sub(self.graph.inputs().len())?;
+        let off = (*self.plan.act_offsets.get(k)?)?;
+        let len = b.checked_mul(self.graph.tensor_shape(id).ok()?.len())?;
+        self.activations.get(off..off + len)
+    }
+
+    /// Restores trainable parameters and layer state from a snapshot (as
+    /// [`crate::Sequential::restore_snapshot`]: `trainable_params` then `layer_state`);
+    /// optimizer state and iterations are kept. [`Error::NotTraining`] for an inference
+    /// model, [`Error::ShapeMismatch`] on a wrong length (nothing is changed then).
+    pub fn restore_snapshot(&mut self, src: &[T]) -> Result<()> {
+        let t = self.training.as_mut().ok_or(Error::NotTraining)?;
+        let expected = t.params.len() + t.layer_state.len();
+        if src.len() != expected {
+            return Err(Error::ShapeMismatch {
+                expected,
+                found: src.len(),
+            });
+        }
+        let (a, b) = src.split_at(t.params.len());
+        t.params.copy_from_slice(a);
+        t.layer_state.copy_from_slice(b);
+        Ok(())
+    }
+
+    /// The learning rate of the next update (as [`crate::Sequential::learning_rate`]).
+    pub fn learning_rate(&self) -> Option<f32> {
+        self.training
+            .as_ref()
+            .map(|t| t.config.optimizer.learning_rate(t.iterations))
+    }
+
+    /// Sets the optimizer's constant learning rate (as
+    /// [`crate::Sequential::set_learning_rate`], with the same errors).
+    pub fn set_learning_rate(&mut self, lr: f32) -> Result<()> {
+        let t = self.training.as_mut().ok_or(Error::NotTraining)?;
+        if t.config.optimizer.schedule.is_some() {
+            return Err(Error::InvalidConfig(
+                "the learning rate of an optimizer with a schedule cannot be set",
+            ));
+        }
+        if !lr.is_finite() || lr < 0.0 {
+            return Err(Error::InvalidConfig(
+                "learning rate must be finite and >= 0",
+            ));
+        }
+        t.config.optimizer.algorithm =
+            super::super::fit::with_learning_rate(t.config.optimizer.algorithm, lr);
+        Ok(())
     }
 
     /// Checks a batch and runs the forward pass; returns the batch size and the context.
@@ -131,8 +214,8 @@ impl<T: Scalar, const N: usize> Functional<'_, T, N> {
     /// was already written, adds it.
     fn loss(
         &mut self,
-        _inputs: &[&[T]],
         targets: &[&[T]],
+        sample_weight: Option<&[T]>,
         b: usize,
         fresh: &mut [bool],
     ) -> Result<T> {
@@ -159,7 +242,7 @@ impl<T: Scalar, const N: usize> Functional<'_, T, N> {
             total = total
                 + cfg
                     .loss
-                    .value_and_grad(y_pred, targets[j], None, dst, shape.last())?;
+                    .value_and_grad(y_pred, targets[j], sample_weight, dst, shape.last())?;
             match (direct, grad) {
                 (Some(_), _) => fresh[k] = false,
                 (None, Some(g)) => add_scratch(self.gbufs, g..g + len, self.plan.scratch.0)?,
@@ -344,6 +427,17 @@ enum Slot {
     Accumulate(Range<usize>),
     /// The tensor needs no gradient (a model input, or nothing upstream trains).
     None,
+}
+
+/// Checks one sample weight per sample of a batch of `b`.
+fn check_weights<T>(sample_weight: Option<&[T]>, b: usize) -> Result<()> {
+    match sample_weight {
+        Some(w) if w.len() != b => Err(Error::ShapeMismatch {
+            expected: b,
+            found: w.len(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// `buf[dst] += buf[scratch..scratch + dst.len()]`.
