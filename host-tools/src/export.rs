@@ -414,7 +414,14 @@ fn fill_from_template(layout: &mut Layout, t: &KerasModel, layers: &[BlobLayer])
                 tl.weights.len()
             )));
         }
-        for (i, (bw, tw)) in bl.weights.iter().zip(&tl.weights).enumerate() {
+        // The blob holds a Bidirectional's forward weights first; a `.keras` file lists
+        // `backward_layer` first: pair them by direction, not by file order.
+        let template_weights = if tl.class_name == "Bidirectional" {
+            crate::convert::bidirectional_weights(&tl.weights)
+        } else {
+            tl.weights.clone()
+        };
+        for (i, (bw, tw)) in bl.weights.iter().zip(&template_weights).enumerate() {
             if bw.shape != tw.shape {
                 return Err(Error::WeightShape {
                     layer: tl.name.clone(),

@@ -54,12 +54,10 @@ const DIALECTS: [&str; 3] = ["keras", "k3_h5", "k2_h5"];
 /// fixture README (none today: tf_keras 2.21 writes every family).
 const SKIPS: [(&str, &str); 0] = [];
 
-/// Families whose export round trip is wrong today, kept out of the CI check (see
-/// [`bidirectional_export_keeps_forward_and_backward_apart`]): `ember export --like` a
-/// `.keras` file writes a `Bidirectional`'s forward weights at the backward layer's paths
-/// and vice versa (`export::fill_from_template` pairs the blob's weights, forward first,
-/// with the template's in file order, where `.keras` lists `backward_layer` first).
-const EXPORT_BUGS: [&str; 1] = ["recurrent"];
+/// Families whose export round trip is wrong today, kept out of the CI check (none: the
+/// `Bidirectional` directions, once swapped by `ember export --like`, are paired by
+/// direction since; [`bidirectional_export_keeps_forward_and_backward_apart`]).
+const EXPORT_BUGS: [&str; 0] = [];
 
 /// Relative tolerance of a prediction (plus [`ABS`]): issue 7's criterion.
 const REL: f32 = 1e-5;
@@ -285,9 +283,9 @@ fn every_blob_exports_the_keras_files_weights_bit_for_bit() {
 }
 
 /// The recurrent family's `Bidirectional(GRU)`: its exported forward and backward weights
-/// must land at their own paths (fails today, see [`EXPORT_BUGS`]).
+/// must land at their own paths (a `.keras` file lists `backward_layer` first; the blob
+/// holds the forward direction first).
 #[test]
-#[ignore = "export bug: a Bidirectional's directions are swapped when exporting like a .keras file"]
 fn bidirectional_export_keeps_forward_and_backward_apart() {
     assert_eq!(export_round_trip("recurrent"), 3);
 }

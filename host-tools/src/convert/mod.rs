@@ -36,6 +36,7 @@ mod normalization;
 mod options;
 mod pooling;
 mod recurrent;
+pub(crate) use recurrent::bidirectional_weights;
 mod resizing;
 mod training_attrs;
 

@@ -249,7 +249,7 @@ pub(super) fn bidirectional(l: &KerasLayer) -> Result<Bidirectional> {
 /// A Bidirectional's weights in Keras's order, forward direction first: files list the
 /// sub-layers by attribute name (`backward_layer` before `forward_layer` in `.keras`), so
 /// weights are ordered by which direction their path names.
-pub(super) fn bidirectional_weights(weights: &[KerasWeight]) -> Vec<KerasWeight> {
+pub(crate) fn bidirectional_weights(weights: &[KerasWeight]) -> Vec<KerasWeight> {
     // The innermost path part naming a direction (`forward_layer`, `backward_lstm`, …):
     // the Bidirectional's own name may start with either word too.
     let direction = |w: &KerasWeight| {
