@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the seed corpora of both fuzz targets from the committed fixtures (nothing here is
-# committed): corpus/keras_convert/ gets every fixture .keras, the .h5/.keras files inside
+# committed): corpus/keras_convert/ gets every fixture .keras (and the recurrent and
+# matrix fixtures' .keras/.h5), the .h5/.keras files inside
 # host-tools/tests/data/legacy_h5_fixtures.zip and functional_fixtures.zip, and for each .keras its config.json and
 # its zip-less KFZ1 form (see fuzz_targets/keras_convert.rs);
 # corpus/blob_load/ gets each model converted with `ember convert` to f32 and fixed.
@@ -17,6 +18,13 @@ for f in "$root"/tests/fixtures/*/model.keras; do
     cp "$f" "$kc/$(basename "$(dirname "$f")").keras"
 done
 cp "$root"/host-tools/tests/data/*.keras "$kc"/
+# The recurrent layers (LSTM, GRU, SimpleRNN, Bidirectional, return_state, stateful, the
+# three file dialects) and the fixture matrix of every layer family.
+for d in recurrent recurrent_models sentiment matrix; do
+    for f in "$root"/tests/fixtures/$d/*.keras "$root"/tests/fixtures/$d/*.h5; do
+        [ -e "$f" ] && cp "$f" "$kc/${d}_$(basename "$f")"
+    done
+done
 python3 - "$root/host-tools/tests/data/legacy_h5_fixtures.zip" \
     "$root/host-tools/tests/data/functional_fixtures.zip" "$kc" <<'PY'
 import sys, zipfile, os

@@ -75,6 +75,46 @@ impl RegionBytes {
 }
 
 impl<'a, T: Scalar> Training<'a, T> {
+    /// Restores the trainable parameters and layer state from a snapshot
+    /// (`trainable_params` then `layer_state`); [`Error::ShapeMismatch`] on a wrong length
+    /// (nothing changes then).
+    pub(super) fn restore_snapshot(&mut self, src: &[T]) -> Result<()> {
+        let expected = self.params.len() + self.layer_state.len();
+        if src.len() != expected {
+            return Err(Error::ShapeMismatch {
+                expected,
+                found: src.len(),
+            });
+        }
+        let (a, b) = src.split_at(self.params.len());
+        self.params.copy_from_slice(a);
+        self.layer_state.copy_from_slice(b);
+        Ok(())
+    }
+
+    /// The learning rate of the next update.
+    pub(super) fn learning_rate(&self) -> f32 {
+        self.config.optimizer.learning_rate(self.iterations)
+    }
+
+    /// Sets the optimizer's constant learning rate; [`Error::InvalidConfig`] with a
+    /// schedule, or for a non-finite or negative rate.
+    pub(super) fn set_learning_rate(&mut self, lr: f32) -> Result<()> {
+        if self.config.optimizer.schedule.is_some() {
+            return Err(Error::InvalidConfig(
+                "the learning rate of an optimizer with a schedule cannot be set",
+            ));
+        }
+        if !lr.is_finite() || lr < 0.0 {
+            return Err(Error::InvalidConfig(
+                "learning rate must be finite and >= 0",
+            ));
+        }
+        self.config.optimizer.algorithm =
+            super::fit::with_learning_rate(self.config.optimizer.algorithm, lr);
+        Ok(())
+    }
+
     /// Overwrites every trained parameter from `src` ([`Error::ShapeMismatch`] on a
     /// wrong length; nothing changes then).
     pub(super) fn set_params(&mut self, src: &[T]) -> Result<()> {

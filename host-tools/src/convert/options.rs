@@ -60,7 +60,19 @@ pub(crate) const ACTIVATIONS: &str = "\"linear\", \"relu\", \"sigmoid\", \"tanh\
 /// The layer's `activation` option: null (linear), a Keras name, or Keras's serialized
 /// form of a built-in function (`{"module": "keras.activations", "config": name}`).
 pub(crate) fn activation_option(l: &KerasLayer) -> Result<Activation> {
-    let v = l.config.get("activation").unwrap_or(&Value::Null);
+    activation_named(l, "activation", Activation::Linear)
+}
+
+/// An activation option under `key` as [`activation_option`] reads it; `default` when
+/// the key is absent (a null value is linear, as Keras reads `None`).
+pub(crate) fn activation_named(
+    l: &KerasLayer,
+    key: &str,
+    default: Activation,
+) -> Result<Activation> {
+    let Some(v) = l.config.get(key) else {
+        return Ok(default);
+    };
     let name = match v {
         Value::Null => return Ok(Activation::Linear),
         Value::String(s) => Some(s.as_str()),
@@ -72,7 +84,7 @@ pub(crate) fn activation_option(l: &KerasLayer) -> Result<Activation> {
         _ => None,
     };
     name.and_then(Activation::from_keras_name)
-        .ok_or_else(|| unsupported(l, "activation", v, ACTIVATIONS))
+        .ok_or_else(|| unsupported(l, key, v, ACTIVATIONS))
 }
 
 /// A float option: its value, or `default` when absent.

@@ -5,7 +5,7 @@ use ember_nn::layers::{BiMerge, Bidirectional, Recurrent, RecurrentLayer, Simple
 use ember_nn::Activation;
 use serde_json::Value;
 
-use super::options::{require_float32, require_null, unsupported, ACTIVATIONS};
+use super::options::{activation_named, require_float32, require_null, unsupported};
 use crate::keras::{KerasLayer, KerasWeight};
 use crate::Result;
 
@@ -18,25 +18,11 @@ fn flag(l: &KerasLayer, key: &str, default: bool) -> Result<bool> {
     }
 }
 
-/// An activation option under `key` (`default` when absent).
+/// An activation option under `key` (`default` when absent); refused when its derivative
+/// needs its input (a cell keeps only post-activation gates).
 fn activation(l: &KerasLayer, key: &str, default: Activation) -> Result<Activation> {
-    let v = match l.config.get(key) {
-        None => return Ok(default),
-        Some(v) => v,
-    };
-    let name = match v {
-        Value::Null => return Ok(Activation::Linear),
-        Value::String(s) => Some(s.as_str()),
-        Value::Object(o)
-            if o.get("module").and_then(Value::as_str) == Some("keras.activations") =>
-        {
-            o.get("config").and_then(Value::as_str)
-        }
-        _ => None,
-    };
-    let a = name
-        .and_then(Activation::from_keras_name)
-        .ok_or_else(|| unsupported(l, key, v, ACTIVATIONS))?;
+    let a = activation_named(l, key, default)?;
+    let v = l.config.get(key).unwrap_or(&Value::Null);
     if a.needs_input() || matches!(a, Activation::Softmax | Activation::LogSoftmax) {
         return Err(unsupported(
             l,

@@ -127,44 +127,24 @@ impl<T: Scalar, const N: usize> Functional<'_, T, N> {
     /// optimizer state and iterations are kept. [`Error::NotTraining`] for an inference
     /// model, [`Error::ShapeMismatch`] on a wrong length (nothing is changed then).
     pub fn restore_snapshot(&mut self, src: &[T]) -> Result<()> {
-        let t = self.training.as_mut().ok_or(Error::NotTraining)?;
-        let expected = t.params.len() + t.layer_state.len();
-        if src.len() != expected {
-            return Err(Error::ShapeMismatch {
-                expected,
-                found: src.len(),
-            });
-        }
-        let (a, b) = src.split_at(t.params.len());
-        t.params.copy_from_slice(a);
-        t.layer_state.copy_from_slice(b);
-        Ok(())
+        self.training
+            .as_mut()
+            .ok_or(Error::NotTraining)?
+            .restore_snapshot(src)
     }
 
     /// The learning rate of the next update (as [`crate::Sequential::learning_rate`]).
     pub fn learning_rate(&self) -> Option<f32> {
-        self.training
-            .as_ref()
-            .map(|t| t.config.optimizer.learning_rate(t.iterations))
+        self.training.as_ref().map(|t| t.learning_rate())
     }
 
     /// Sets the optimizer's constant learning rate (as
     /// [`crate::Sequential::set_learning_rate`], with the same errors).
     pub fn set_learning_rate(&mut self, lr: f32) -> Result<()> {
-        let t = self.training.as_mut().ok_or(Error::NotTraining)?;
-        if t.config.optimizer.schedule.is_some() {
-            return Err(Error::InvalidConfig(
-                "the learning rate of an optimizer with a schedule cannot be set",
-            ));
-        }
-        if !lr.is_finite() || lr < 0.0 {
-            return Err(Error::InvalidConfig(
-                "learning rate must be finite and >= 0",
-            ));
-        }
-        t.config.optimizer.algorithm =
-            super::super::fit::with_learning_rate(t.config.optimizer.algorithm, lr);
-        Ok(())
+        self.training
+            .as_mut()
+            .ok_or(Error::NotTraining)?
+            .set_learning_rate(lr)
     }
 
     /// Checks a batch and runs the forward pass; returns the batch size and the context.
