@@ -482,3 +482,45 @@ mod tests {
         );
     }
 }
+
+/// A whole Keras 3 model file from a blob and the `.keras` file its architecture came
+/// from (`ember export trained.emb -o trained.keras --like model.keras`): the template's
+/// `config.json`, `metadata.json` and any other entry unchanged, and `model.weights.h5`
+/// replaced by the blob's weights ([`export_weights_like`]). `keras.saving.load_model`
+/// opens it as the template model with the blob's weights.
+///
+/// # Errors
+/// [`Error::Config`] when the template is not a `.keras` zip, and what
+/// [`export_weights_like`] reports.
+pub fn export_keras_like(blob: &[u8], template: &[u8]) -> Result<Vec<u8>> {
+    use std::io::{Cursor, Read, Write};
+    if template.starts_with(b"\x89HDF") {
+        return Err(Error::Config(
+            "a .keras output needs a .keras template (--like MODEL.keras): a legacy .h5 \
+             template gives weights only (-o MODEL.weights.h5)"
+                .into(),
+        ));
+    }
+    let weights = export_weights_like(blob, template)?;
+    let zip_error = |e: zip::result::ZipError| Error::Config(format!("template zip: {e}"));
+    let mut src = zip::ZipArchive::new(Cursor::new(template)).map_err(zip_error)?;
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..src.len() {
+        let mut entry = src.by_index(i).map_err(zip_error)?;
+        let name = entry.name().map_err(zip_error)?.into_owned();
+        let mut data = Vec::new();
+        if name == "model.weights.h5" {
+            data.extend_from_slice(&weights);
+        } else {
+            entry
+                .read_to_end(&mut data)
+                .map_err(|e| Error::Config(format!("template zip entry `{name}`: {e}")))?;
+        }
+        out.start_file(name.as_str(), options).map_err(zip_error)?;
+        out.write_all(&data)
+            .map_err(|e| Error::Config(format!("writing `{name}`: {e}")))?;
+    }
+    Ok(out.finish().map_err(zip_error)?.into_inner())
+}

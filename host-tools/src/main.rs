@@ -159,13 +159,17 @@ enum Command {
     /// Write a blob's weights (e.g. after `ember train` or on-device training) as a Keras 3
     /// `.weights.h5` file for `model.load_weights(...)`. Without --like the Keras keys are
     /// derived from the blob's layers (nested models flattened); with --like they are the
-    /// template model's, its layers matched to the blob's by name.
+    /// template model's, its layers matched to the blob's by name. With `-o X.keras` and
+    /// `--like MODEL.keras`, a whole Keras model file: the template's architecture with the
+    /// blob's weights, for `keras.saving.load_model`.
     ///
     /// Example: ember export trained.emb -o trained.weights.h5 --like model.keras
+    /// Example: ember export trained.emb -o trained.keras --like model.keras
     Export {
         /// The blob (`.emb`).
         model: PathBuf,
-        /// Output file (name it `*.weights.h5`: Keras's `load_weights` requires that).
+        /// Output file: `*.weights.h5` (Keras's `load_weights` requires that name), or
+        /// `*.keras` with a `.keras` --like template.
         #[arg(short, long)]
         output: PathBuf,
         /// The Keras model (`.keras` or legacy `.h5`) whose layout to follow.
@@ -513,7 +517,11 @@ fn run(cli: Cli) -> Result<()> {
                         path: path.clone(),
                         source,
                     })?;
-                    ember_cli::export::export_weights_like(blob.as_slice(), &template)?
+                    if output.extension().is_some_and(|e| e == "keras") {
+                        ember_cli::export::export_keras_like(blob.as_slice(), &template)?
+                    } else {
+                        ember_cli::export::export_weights_like(blob.as_slice(), &template)?
+                    }
                 }
                 None => ember_cli::export::export_weights(blob.as_slice(), None)?,
             };

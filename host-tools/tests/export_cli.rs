@@ -449,3 +449,45 @@ fn time_distributed_layers_keep_their_wrapped_layer_s_vars() {
         );
     }
 }
+
+/// `ember export -o X.keras --like MODEL.keras`: the template's architecture with the
+/// blob's weights, a file Ember's own reader (and Keras's `load_model`) opens whole; a
+/// legacy `.h5` template cannot give a `.keras` file.
+#[test]
+fn keras_file_export_keeps_the_architecture_and_takes_the_weights() {
+    use ember_cli::export::{export_keras_like, export_weights_like};
+    use ember_cli::keras::read_keras_bytes;
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("tests")
+        .join("fixtures");
+    let template = std::fs::read(dir.join("sentiment").join("lstm.keras")).unwrap();
+    let mut k = read_keras_bytes(&template).unwrap();
+    // Change every weight so the export differs from the template.
+    for l in &mut k.layers {
+        for w in &mut l.weights {
+            w.data.iter_mut().for_each(|v| *v = *v * 0.5 + 0.25);
+        }
+    }
+    let blob = ember_cli::convert::convert(&k, ember_cli::convert::DTypeChoice::F32).unwrap();
+    let file = export_keras_like(blob.as_slice(), &template).unwrap();
+    let back = read_keras_bytes(&file).unwrap();
+    assert_eq!(back.layers.len(), k.layers.len());
+    for (a, b) in back.layers.iter().zip(&k.layers) {
+        assert_eq!(a.config, b.config, "{}: architecture", a.name);
+        for (wa, wb) in a.weights.iter().zip(&b.weights) {
+            assert_eq!(wa.data, wb.data, "{}: weights", a.name);
+        }
+    }
+    // The weights entry is exactly what `-o X.weights.h5` writes.
+    let weights = export_weights_like(blob.as_slice(), &template).unwrap();
+    let archive = ember_cli::keras::archive::KerasArchive::from_bytes(&file).unwrap();
+    assert_eq!(archive.weights_h5, weights.as_slice());
+    let h5 = std::fs::read(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("tests/fixtures/sentiment/lstm.h5"),
+    )
+    .unwrap();
+    assert!(export_keras_like(blob.as_slice(), &h5).is_err());
+}
