@@ -453,36 +453,6 @@ fn fill_from_template(layout: &mut Layout, t: &KerasModel, layers: &[BlobLayer])
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{keras_keys, snake_case};
-
-    #[test]
-    fn snake_case_is_keras_s() {
-        for (class, name) in [
-            ("Dense", "dense"),
-            ("Conv2D", "conv2d"),
-            ("DepthwiseConv2D", "depthwise_conv2d"),
-            ("BatchNormalization", "batch_normalization"),
-            ("GlobalAveragePooling2D", "global_average_pooling2d"),
-            ("ReLU", "re_lu"),
-            ("PReLU", "p_re_lu"),
-            ("ELU", "elu"),
-            ("Conv2DTranspose", "conv2d_transpose"),
-        ] {
-            assert_eq!(snake_case(class), name, "{class}");
-        }
-    }
-
-    #[test]
-    fn keys_count_per_class() {
-        assert_eq!(
-            keras_keys(["Dense", "ReLU", "Dense", "Dense", "ReLU"]),
-            ["dense", "re_lu", "dense_1", "dense_2", "re_lu_1"]
-        );
-    }
-}
-
 /// A whole Keras 3 model file from a blob and the `.keras` file its architecture came
 /// from (`ember export trained.emb -o trained.keras --like model.keras`): the template's
 /// `config.json`, `metadata.json` and any other entry unchanged, and `model.weights.h5`
@@ -523,4 +493,34 @@ pub fn export_keras_like(blob: &[u8], template: &[u8]) -> Result<Vec<u8>> {
             .map_err(|e| Error::Config(format!("writing `{name}`: {e}")))?;
     }
     Ok(out.finish().map_err(zip_error)?.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{keras_keys, snake_case};
+
+    #[test]
+    fn snake_case_is_keras_s() {
+        for (class, name) in [
+            ("Dense", "dense"),
+            ("Conv2D", "conv2d"),
+            ("DepthwiseConv2D", "depthwise_conv2d"),
+            ("BatchNormalization", "batch_normalization"),
+            ("GlobalAveragePooling2D", "global_average_pooling2d"),
+            ("ReLU", "re_lu"),
+            ("PReLU", "p_re_lu"),
+            ("ELU", "elu"),
+            ("Conv2DTranspose", "conv2d_transpose"),
+        ] {
+            assert_eq!(snake_case(class), name, "{class}");
+        }
+    }
+
+    #[test]
+    fn keys_count_per_class() {
+        assert_eq!(
+            keras_keys(["Dense", "ReLU", "Dense", "Dense", "ReLU"]),
+            ["dense", "re_lu", "dense_1", "dense_2", "re_lu_1"]
+        );
+    }
 }
