@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ember_cli::convert::{convert_with_training, ConvertOptions, DTypeChoice, TrainingSettings};
+use ember_cli::convert::{
+    convert_with_record, convert_with_training, ConvertOptions, DTypeChoice, TrainingSettings,
+};
 use ember_cli::summary::{render, summarize};
 use ember_cli::train_spec::{parse_optimizer, parse_trainable};
 use ember_cli::{blob_file, keras, predict, tensor_file, train, Error, Result};
@@ -27,9 +29,10 @@ struct MemoryArgs {
     /// Samples per inference pass the arena is sized for.
     #[arg(long, default_value_t = 1)]
     batch: usize,
-    /// Batch size for the training arena figure.
-    #[arg(long, default_value_t = 32)]
-    train_batch: usize,
+    /// Batch size for the training arena figure (default: the blob's training record,
+    /// else 32). `convert` also records it in the blob.
+    #[arg(long)]
+    train_batch: Option<usize>,
     /// Optimizer for the training arena figure (its state size): sgd, sgd-momentum,
     /// sgd-nesterov, adam, adam-amsgrad, adamw, adamw-amsgrad, adagrad, adadelta, rmsprop,
     /// rmsprop-momentum, rmsprop-centered, rmsprop-centered-momentum, adamax, nadam
@@ -38,9 +41,10 @@ struct MemoryArgs {
     #[arg(long, value_parser = parse_optimizer)]
     optimizer: Option<Optimizer>,
     /// Which layers train: saved (Keras flags), all, last-K, bias-only (every layer's
-    /// bias / beta alone; kernels stay frozen in the blob).
-    #[arg(long, default_value = "saved", value_parser = parse_trainable)]
-    trainable: Trainable,
+    /// bias / beta alone; kernels stay frozen in the blob). Default: the blob's training
+    /// record, else saved. `convert` also records it in the blob.
+    #[arg(long, value_parser = parse_trainable)]
+    trainable: Option<Trainable>,
 }
 
 impl MemoryArgs {
@@ -49,13 +53,19 @@ impl MemoryArgs {
     fn train_config(&self, blob: &[u8]) -> Result<TrainConfig> {
         let record = Blob::parse(blob)?.training()?;
         Ok(TrainConfig {
-            batch_size: self.train_batch,
+            batch_size: self
+                .train_batch
+                .or(record.and_then(|t| t.batch_size).map(|b| b as usize))
+                .unwrap_or(32),
             optimizer: self
                 .optimizer
                 .or(record.map(|t| t.optimizer))
                 .unwrap_or(Optimizer::adam(ember_nn::Adam::DEFAULT)),
             loss: record.map_or(Loss::categorical_crossentropy(), |t| t.loss),
-            trainable: self.trainable,
+            trainable: self
+                .trainable
+                .or(record.and_then(|t| t.trainable))
+                .unwrap_or(Trainable::AsSaved),
         })
     }
 }
@@ -205,9 +215,9 @@ struct TrainArgs {
     /// Keras `epochs`.
     #[arg(long)]
     epochs: usize,
-    /// Keras `batch_size`.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
+    /// Keras `batch_size` (default: the blob's training record, else 32).
+    #[arg(long)]
+    batch_size: Option<usize>,
     /// Optimizer with Keras defaults: sgd, sgd-momentum, sgd-nesterov, adam,
     /// adam-amsgrad, adamw, adamw-amsgrad, adagrad, adadelta, rmsprop,
     /// rmsprop-momentum, rmsprop-centered, rmsprop-centered-momentum, adamax, nadam.
@@ -227,9 +237,10 @@ struct TrainArgs {
     #[arg(long, value_delimiter = ',')]
     metrics: Vec<String>,
     /// Which layers train: saved (Keras flags), all, last-K, bias-only (every layer's
-    /// bias / beta alone; kernels stay frozen in the blob).
-    #[arg(long, default_value = "saved", value_parser = parse_trainable)]
-    trainable: Trainable,
+    /// bias / beta alone; kernels stay frozen in the blob). Default: the blob's training
+    /// record, else saved.
+    #[arg(long, value_parser = parse_trainable)]
+    trainable: Option<Trainable>,
     /// Shuffle the samples every epoch with this seed (default: Keras `shuffle=False`).
     #[arg(long)]
     shuffle: Option<u64>,
@@ -350,7 +361,31 @@ fn run(cli: Cli) -> Result<()> {
                     loss: loss.as_deref().map(parse_loss).transpose()?,
                 }
             };
-            let blob = convert_with_training(&keras_model, &options, &training)?;
+            let mut record = ember_cli::convert::compile::training_record(&keras_model, &training)?;
+            let extras = (memory.train_batch, memory.trainable);
+            match (record.as_mut(), extras) {
+                (_, (None, None)) => {}
+                (Some(r), (batch, trainable)) => {
+                    r.batch_size = batch
+                        .map(|b| {
+                            u32::try_from(b).map_err(|_| {
+                                Error::Config(format!("--train-batch {b} is too large"))
+                            })
+                        })
+                        .transpose()?
+                        .or(r.batch_size);
+                    r.trainable = trainable.or(r.trainable);
+                }
+                (None, _) => {
+                    return Err(Error::Config(
+                        "--train-batch/--trainable are recorded with the training settings: \
+                         the model has none (give --optimizer and --loss, and no \
+                         --no-training-settings)"
+                            .into(),
+                    ))
+                }
+            }
+            let blob = convert_with_record(&keras_model, &options, record.as_ref())?;
             // Summarize first: a refused memory option must not leave an output file.
             let s = summarize(
                 blob.as_slice(),
@@ -451,8 +486,14 @@ fn run(cli: Cli) -> Result<()> {
             } = *args;
             let loss = loss.as_deref().map(parse_loss).transpose()?;
             let blob = load_blob(&model, &TrainingSettings::FromFile { optimizer, loss })?;
-            let (optimizer, loss) =
-                resolve_training(optimizer, loss, Blob::parse(blob.as_slice())?.training()?)?;
+            let record = Blob::parse(blob.as_slice())?.training()?;
+            let (optimizer, loss) = resolve_training(optimizer, loss, record)?;
+            let trainable = trainable
+                .or(record.and_then(|r| r.trainable))
+                .unwrap_or(Trainable::AsSaved);
+            let batch_size = batch_size
+                .or(record.and_then(|r| r.batch_size).map(|b| b as usize))
+                .unwrap_or(32);
             let (in_dims, out_dims) = predict::io_dims(blob.as_slice())?;
             let (xd, yd) = (in_dims.first(), out_dims.first());
             let data = train::TrainData {

@@ -224,3 +224,44 @@ fn inspect_uses_the_record_and_tolerates_unsupported_settings() {
     assert!(!text.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not supported"));
 }
+
+/// `ember convert --train-batch N --trainable CHOICE` records the batch size and the
+/// trainable choice with the compile settings; `ember inspect` and `ember train` use
+/// them when their own flags are absent. Without training settings the flags are refused.
+#[test]
+fn convert_records_batch_size_and_trainable_choice() {
+    use ember_nn::Trainable;
+    let dir = Scratch::new("trainrec-extras");
+    let out = dir.path("b.emb");
+    ok(&ember!(
+        "convert",
+        fixture("sgd_nesterov.keras"),
+        "-o",
+        out,
+        "--train-batch",
+        "8",
+        "--trainable",
+        "bias-only"
+    ));
+    let r = record(&out).unwrap();
+    assert_eq!(
+        (r.batch_size, r.trainable),
+        (Some(8), Some(Trainable::BiasOnly))
+    );
+    assert_eq!(r.optimizer, NESTEROV);
+    let inspect = ok(&ember!("inspect", out));
+    assert!(
+        inspect.contains("batch 8") && inspect.contains("BiasOnly"),
+        "{inspect}"
+    );
+    let e = fails(&ember!(
+        "convert",
+        fixture("sgd_nesterov.keras"),
+        "-o",
+        dir.path("c.emb"),
+        "--no-training-settings",
+        "--trainable",
+        "all"
+    ));
+    assert!(e.contains("--train-batch/--trainable"), "{e}");
+}

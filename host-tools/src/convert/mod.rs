@@ -147,8 +147,18 @@ pub fn convert_with_training(
     options: &ConvertOptions,
     training: &TrainingSettings,
 ) -> Result<AlignedBytes> {
-    let training = compile::training_record(model, training)?;
-    let training = training.as_ref();
+    let record = compile::training_record(model, training)?;
+    convert_with_record(model, options, record.as_ref())
+}
+
+/// [`convert_with`] writing `training` as the blob's training record (e.g. the one
+/// [`compile::training_record`] reads, with the batch size and trainable choice
+/// `ember convert --train-batch/--trainable` add).
+pub fn convert_with_record(
+    model: &KerasModel,
+    options: &ConvertOptions,
+    training: Option<&TrainingDesc>,
+) -> Result<AlignedBytes> {
     let keras2 = keras2_layers(model);
     let effective = effective_layers(keras2.as_deref().unwrap_or(&model.layers))?;
     if model.graph.is_some() || effective.iter().any(|(_, td)| *td) {
