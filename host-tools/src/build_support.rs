@@ -1,6 +1,8 @@
 //! For firmware `build.rs` scripts: turn a blob into a Rust module with the blob's bytes
 //! (16-byte aligned, read in place from flash) and the exact arena sizes as constants, so
-//! the firmware declares its `static` arena at compile time.
+//! the firmware declares its `static` arena at compile time; for a recurrent model that
+//! can stream, also `ARENA_BYTES_STREAM` and `STREAM_STATE_ELEMS`
+//! (`ember_nn::model::Stream`).
 //!
 //! ```no_run
 //! // build.rs
@@ -65,9 +67,36 @@ pub fn write_model_module(
         );
         let _ = writeln!(src, "pub const ARENA_BYTES_TRAINING: usize = {t};");
     }
+    if let Some((arena, state)) = stream_sizes(blob, header.dtype) {
+        let _ = writeln!(
+            src,
+            "/// Exact arena bytes to stream the model one time step per call \
+             (`ember_nn::model::Stream`)."
+        );
+        let _ = writeln!(src, "pub const ARENA_BYTES_STREAM: usize = {arena};");
+        let _ = writeln!(
+            src,
+            "/// Elements of the stream's recurrent state buffer (`Stream::state_elems`)."
+        );
+        let _ = writeln!(src, "pub const STREAM_STATE_ELEMS: usize = {state};");
+    }
     let rs = out_dir.join(format!("{name}.rs"));
     crate::blob_file::write(&rs, src.as_bytes())?;
     Ok(rs)
+}
+
+/// The streaming arena bytes and state elements of a model with recurrent layers that
+/// can stream, `None` otherwise.
+fn stream_sizes(blob: &[u8], dtype: DType) -> Option<(usize, usize)> {
+    fn of<T: Scalar>(blob: &[u8]) -> Option<(usize, usize)> {
+        let state = ember_nn::model::Stream::<T>::state_elems(blob).ok()?;
+        (state > 0).then_some(())?;
+        Some((ember_nn::model::Stream::<T>::arena_bytes(blob).ok()?, state))
+    }
+    match dtype {
+        DType::Q16_16 => of::<Q16_16>(blob),
+        _ => of::<f32>(blob),
+    }
 }
 
 fn sizes<T: Scalar>(

@@ -11,7 +11,12 @@
 //!    gradients), and again with `bptt_window = 10`; reports instructions per timestep;
 //! 3. checks the output, the input gradient and the parameter gradients against the same
 //!    computation run on the host by `build.rs` (relative tolerance 1e-4);
-//! 4. exits QEMU through semihosting: status 0 only if every check passed.
+//! 4. streams the drug-review sentiment model trained in Keras
+//!    (`tests/fixtures/sentiment/lstm.keras`: Embedding(mask_zero) → LSTM(16) → Dense,
+//!    converted by `build.rs`) over the first 16 test reviews one token per call with
+//!    `ember_nn::model::Stream`, its state in a static buffer, and checks each review's
+//!    final output against Keras's prediction; reports instructions per token;
+//! 5. exits QEMU through semihosting: status 0 only if every check passed.
 //!
 //! The scratch memory is one static arena of `SCRATCH_ELEMS` floats, computed by
 //! `build.rs` with `LayerConfig::scratch_elems` (and checked again here).
@@ -22,6 +27,7 @@
 #![no_main]
 
 mod problem;
+mod sentiment;
 
 use core::hint::black_box;
 
@@ -202,6 +208,7 @@ fn run() -> Result<bool, Error> {
     };
     let mut ok = run_layer("LSTM", lstm, LSTM_PARAMS, 4, &lstm_want, b)?;
     ok &= run_layer("GRU", gru, GRU_PARAMS, 3, &gru_want, b)?;
+    ok &= sentiment::run()?;
     Ok(ok)
 }
 
