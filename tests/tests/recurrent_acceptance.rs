@@ -220,3 +220,80 @@ fn seq2seq_with_returned_states_predicts_and_trains_like_keras() {
         assert_close(&format!("{name}[{p}]"), &got, &want, 1e-5, 1e-6);
     }
 }
+
+/// What cannot stream is refused with a typed error, never run wrong: a layer that mixes
+/// time steps before the last recurrent layer (Conv1D), a `go_backwards` layer (it needs
+/// the sequence's end first), a non-chain model; a wrong state buffer or step length.
+#[test]
+fn stream_refuses_what_cannot_stream() {
+    use ember_nn::layers::{Conv1D, Dense, LayerConfig, Padding, LSTM};
+    use ember_nn::model::SequentialBuilder;
+    use ember_nn::{Activation, Error, Shape};
+    let write = |layers: &[LayerConfig]| {
+        let m = SequentialBuilder::<8>::new("s", Shape::new(&[6, 3]).unwrap(), layers);
+        let mut scratch = vec![0.0f32; m.scratch_len().unwrap()];
+        let mut blob = ember_cli::blob_file::AlignedBytes::zeroed(4096);
+        let n = m
+            .write_with_scratch::<f32>(3, blob.as_mut_slice(), &mut scratch)
+            .unwrap();
+        ember_cli::blob_file::AlignedBytes::from_slice(&blob.as_slice()[..n])
+    };
+    let dense = LayerConfig::Dense(Dense {
+        units: 2,
+        activation: Activation::Linear,
+        use_bias: true,
+    });
+    let conv = LayerConfig::Conv1D(Conv1D {
+        filters: 2,
+        kernel_size: 3,
+        strides: 1,
+        padding: Padding::Same,
+        dilation_rate: 1,
+        groups: 1,
+        activation: Activation::Linear,
+        use_bias: true,
+    });
+    let lstm = LayerConfig::LSTM(LSTM::new(4));
+    let mut back = LSTM::new(4);
+    back.rnn.go_backwards = true;
+    let refused = |layers: &[LayerConfig]| {
+        let b = write(layers);
+        Stream::<f32>::arena_bytes(b.as_slice()).map(|_| ())
+    };
+    assert!(matches!(
+        refused(&[conv, lstm, dense]),
+        Err(Error::InvalidConfig(_))
+    ));
+    assert_eq!(refused(&[lstm, dense]), Ok(()));
+    // go_backwards: refused at the first step.
+    let b = write(&[LayerConfig::LSTM(back), dense]);
+    let mut arena = vec![0u8; Stream::<f32>::arena_bytes(b.as_slice()).unwrap() + 16];
+    let off = arena.as_ptr().align_offset(16);
+    let mut state = vec![0.0f32; 8];
+    let mut s = Stream::<f32>::new(b.as_slice(), &mut arena[off..], &mut state).unwrap();
+    let mut y = [0.0f32; 2];
+    assert!(matches!(
+        s.step(&[0.1, 0.2, 0.3], &mut y),
+        Err(Error::InvalidConfig(_))
+    ));
+    // A wrong state buffer or step length is a typed error.
+    let b = write(&[lstm, dense]);
+    let mut arena = vec![0u8; Stream::<f32>::arena_bytes(b.as_slice()).unwrap() + 16];
+    let off = arena.as_ptr().align_offset(16);
+    let mut short = vec![0.0f32; 7];
+    assert!(matches!(
+        Stream::<f32>::new(b.as_slice(), &mut arena[off..], &mut short),
+        Err(Error::ShapeMismatch {
+            expected: 8,
+            found: 7
+        })
+    ));
+    let mut state = vec![0.0f32; 8];
+    let mut s = Stream::<f32>::new(b.as_slice(), &mut arena[off..], &mut state).unwrap();
+    assert!(matches!(
+        s.step(&[0.1, 0.2], &mut y),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    assert!(s.step(&[0.1, 0.2, 0.3], &mut y).is_ok());
+    assert!(s.states().iter().any(|&v| v != 0.0));
+}
