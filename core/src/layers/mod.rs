@@ -21,6 +21,7 @@ mod dense;
 mod depthwise;
 mod embedding;
 mod engine;
+mod features;
 mod lambda;
 mod masked;
 mod merge;
