@@ -3,7 +3,7 @@
 use ember_nn::layers::Embedding;
 use serde_json::Value;
 
-use super::options::{require_float32, require_null, unsupported};
+use super::options::{flag_option, require_float32, require_null, unsupported};
 use crate::keras::KerasLayer;
 use crate::Result;
 
@@ -32,11 +32,7 @@ pub(super) fn embedding(l: &KerasLayer) -> Result<Embedding> {
     require_null(l, &["lora_rank", "lora_alpha", "quantization_config"])?;
     let input_dim = size_option(l, "input_dim")?;
     let output_dim = size_option(l, "output_dim")?;
-    let flag = |key: &str| match l.config.get(key) {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(v) => Err(unsupported(l, key, v, "true or false")),
-    };
+    let flag = |key: &str| flag_option(l, key, false);
     let mask_zero = flag("mask_zero")?;
     if flag("sparse")? {
         return Err(unsupported(l, "sparse", &Value::Bool(true), "false"));

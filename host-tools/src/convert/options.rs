@@ -87,6 +87,15 @@ pub(crate) fn activation_named(
         .ok_or_else(|| unsupported(l, key, v, ACTIVATIONS))
 }
 
+/// A boolean option: its value, or `default` when absent or null.
+pub(crate) fn flag_option(l: &KerasLayer, key: &str, default: bool) -> Result<bool> {
+    match l.config.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(v) => Err(unsupported(l, key, v, "true or false")),
+    }
+}
+
 /// A float option: its value, or `default` when absent.
 pub(crate) fn float_option(l: &KerasLayer, key: &str, default: f32) -> Result<f32> {
     match l.config.get(key) {

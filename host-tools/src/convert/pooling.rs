@@ -8,7 +8,7 @@ use ember_nn::layers::{
 };
 use serde_json::Value;
 
-use super::options::{require_float32, unsupported};
+use super::options::{flag_option, require_float32, unsupported};
 use crate::keras::KerasLayer;
 use crate::Result;
 
@@ -86,11 +86,7 @@ fn channels_last(l: &KerasLayer) -> Result<()> {
 fn keepdims(l: &KerasLayer) -> Result<bool> {
     require_float32(l)?;
     channels_last(l)?;
-    match l.config.get("keepdims") {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(v) => Err(unsupported(l, "keepdims", v, "true or false")),
-    }
+    flag_option(l, "keepdims", false)
 }
 
 pub(super) fn max_pooling_1d(l: &KerasLayer) -> Result<MaxPooling1D> {

@@ -5,18 +5,11 @@ use ember_nn::layers::{BiMerge, Bidirectional, Recurrent, RecurrentLayer, Simple
 use ember_nn::Activation;
 use serde_json::Value;
 
-use super::options::{activation_named, require_float32, require_null, unsupported};
+use super::options::{
+    activation_named, flag_option as flag, require_float32, require_null, unsupported,
+};
 use crate::keras::{KerasLayer, KerasWeight};
 use crate::Result;
-
-/// A boolean option (`default` when absent or null).
-fn flag(l: &KerasLayer, key: &str, default: bool) -> Result<bool> {
-    match l.config.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(v) => Err(unsupported(l, key, v, "true or false")),
-    }
-}
 
 /// An activation option under `key` (`default` when absent); refused when its derivative
 /// needs its input (a cell keeps only post-activation gates).
